@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine (see README):
+#   make run    install into .venv from the hashed lock file, then open the app on a sample project
+#   make test   install the same way, then run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+SAMPLE ?= sample_projects/wellbeing-coaching
+STAMP := $(VENV)/.ftd-installed
+
+.PHONY: run test check bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/ftd $(SAMPLE)
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+check: $(STAMP)
+	for p in sample_projects/*/; do $(VENV)/bin/ftd check $$p || exit 1; done
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/load_and_check.py
+
+# Regenerate the lock (needs uv); commit the result.
+lock:
+	uv pip compile pyproject.toml scripts/build-requirements.in --extra test --universal \
+	  --python-version 3.11 --generate-hashes --no-header --index-url https://pypi.org/simple \
+	  -o requirements.lock
+
+clean:
+	rm -rf $(VENV)
