@@ -1,0 +1,312 @@
+"""`ftd` entry point. Arguments are parsed before anything heavy is imported: `ftd --help`
+and `ftd check` never load Textual or litellm."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+SUBCOMMANDS = ("check", "status", "new", "schema", "get", "set")
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+
+USAGE = """\
+ftd [DIR]                                  open the app on a project (default: this folder)
+ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on errors
+ftd status [DIR]                           one screen: gates and the next step
+ftd new DIR [--template NAME]              a new project from a sample, or --template blank
+ftd schema [ARTIFACT]                      JSON Schema for editors (settings, taxonomy, rubric, …)
+ftd get FILE PATH                          read a value, e.g. criteria.CQ1.na_valid
+ftd set FILE PATH VALUE [--create]         change one value, touching nothing else in the file
+"""
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_UNREADABLE):
+        super().__init__(message)
+        self.code = code
+
+
+def _color(enabled: bool):
+    codes = {"error": "31;1", "warning": "33", "info": "36", "ok": "32", "dim": "2", "bold": "1"}
+
+    def paint(text: str, what: str) -> str:
+        return f"\x1b[{codes[what]}m{text}\x1b[0m" if enabled else text
+
+    return paint
+
+
+def _use_color(stream) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ftd", description="Design-phase workbench for fine-tuning an LLM on multi-turn conversations.",
+                                usage=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command")
+    c = sub.add_parser("check", help="run every rule and the gates")
+    c.add_argument("dir", nargs="?", default=".")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    s = sub.add_parser("status", help="gates and the next step")
+    s.add_argument("dir", nargs="?", default=".")
+    n = sub.add_parser("new", help="create a project")
+    n.add_argument("dir")
+    n.add_argument("--template", default="wellbeing-coaching",
+                   help="a sample project (wellbeing-coaching, software-support, math-tutoring) or 'blank'")
+    sc = sub.add_parser("schema", help="JSON Schema of an artifact")
+    sc.add_argument("artifact", nargs="?")
+    g = sub.add_parser("get", help="read one value from a YAML file")
+    g.add_argument("file")
+    g.add_argument("path")
+    st = sub.add_parser("set", help="change one value in a YAML file")
+    st.add_argument("file")
+    st.add_argument("path")
+    st.add_argument("value")
+    st.add_argument("--create", action="store_true", help="create missing keys on the way")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS or (argv and argv[0] in ("-h", "--help", "--version")):
+            args = build_parser("ftd").parse_args(argv)
+            if args.version:
+                from . import __version__
+
+                print(f"ftd {__version__}")
+                return EXIT_OK
+            if args.command is None:
+                build_parser("ftd").print_help()
+                return EXIT_OK
+            return COMMANDS[args.command](args)
+        return run_app(argv)
+    except CliError as exc:
+        print(f"ftd: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+# --------------------------------------------------------------------------- check / status
+
+
+def _load(dir_arg: str):
+    from .core.project import Project, ProjectError
+
+    try:
+        return Project.load(dir_arg)
+    except ProjectError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _analyse(dir_arg: str):
+    from .core.checks import check_project
+    from .core.gates import compute_gates
+
+    project = _load(dir_arg)
+    result = check_project(project)
+    return project, result, compute_gates(project, result)
+
+
+def cmd_check(args) -> int:
+    from .core.gates import next_action
+    from .core.textsafe import clean, clean_line
+
+    project, result, gates = _analyse(args.dir)
+    has_errors = any(d.severity == "error" for d in result.diagnostics)
+    if args.format == "json":
+        out = {
+            "diagnostics": [d.as_json() for d in result.diagnostics],
+            "gates": [g.as_json() for g in gates],
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+        return EXIT_FINDINGS if has_errors else EXIT_OK
+    paint = _color(_use_color(sys.stdout))
+    lines = [paint("Next: ", "bold") + clean_line(next_action(gates)), ""]
+    current = None
+    for d in result.diagnostics:
+        if d.file != current:
+            if current is not None:
+                lines.append("")
+            current = d.file
+        loc = f"{d.file}:{d.line}:{d.column}"
+        lines.append(f"{loc}  {d.rule}  {paint(d.severity, d.severity)}  {clean_line(d.message)}")
+        if d.hint:
+            lines.append(" " * 4 + paint("hint: " + clean_line(d.hint), "dim"))
+    if result.diagnostics:
+        lines.append("")
+    lines.append(paint("Gates", "bold"))
+    for g in gates:
+        mark = paint("✓ passed", "ok") if g.passed else paint("✗ open  ", "error")
+        label = f"{g.step}" if g.step <= 7 else "="
+        lines.append(f"  {mark}  {label} {g.name}: {clean_line(g.reason)}")
+        if not g.passed and g.next_step:
+            lines.append(" " * 14 + "next: " + clean_line(g.next_step))
+    counts = {s: sum(1 for d in result.diagnostics if d.severity == s) for s in ("error", "warning", "info")}
+    lines.append("")
+    lines.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info — {clean(str(project.root))}")
+    print("\n".join(lines))
+    return EXIT_FINDINGS if has_errors else EXIT_OK
+
+
+def cmd_status(args) -> int:
+    from .core.gates import next_action
+    from .core.textsafe import clean_line
+
+    project, result, gates = _analyse(args.dir)
+    paint = _color(_use_color(sys.stdout))
+    settings = project.files["settings"].data if project.files["settings"].readable else {}
+    domain = settings.get("domain") if isinstance(settings, dict) else None
+    print(paint(f"ftd · {clean_line(str(domain or project.root.name))}", "bold") + f"  ({clean_line(str(project.root))})")
+    print()
+    for g in gates:
+        mark = paint("✓", "ok") if g.passed else paint("✗", "error")
+        label = f"{g.step}." if g.step <= 7 else "  "
+        state = "passed" if g.passed else "open"
+        print(f" {mark} {label} {g.name:<44} {state}")
+        print(f"      {clean_line(g.reason)}")
+    print()
+    for unit, status in result.critiques.items():
+        mark = paint("✓", "ok") if status.dispositioned and not status.stale else paint("·", "warning")
+        print(f" {mark} critique: {unit:<9} {clean_line(status.reason)}")
+    counts = {s: sum(1 for d in result.diagnostics if d.severity == s) for s in ("error", "warning", "info")}
+    print()
+    print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info (ftd check for details)")
+    print(paint("Next: ", "bold") + clean_line(next_action(gates)))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- new / schema
+
+
+def cmd_new(args) -> int:
+    from .core.templates import TemplateError, create_project
+
+    try:
+        created = create_project(Path(args.dir), args.template)
+    except TemplateError as exc:
+        raise CliError(str(exc)) from None
+    print(f"created {created} from the '{args.template}' template")
+    print(f"next: ftd check {created}   or open it: ftd {created}")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from .core.schemas import SCHEMA_IDS, json_schema
+
+    if not args.artifact:
+        print("JSON Schema is available for: " + ", ".join(SCHEMA_IDS))
+        print("usage: ftd schema rubric > rubric.schema.json   (then point your YAML language server at it)")
+        return EXIT_OK
+    if args.artifact not in SCHEMA_IDS:
+        raise CliError(f"no schema for '{args.artifact}'; choose one of: {', '.join(SCHEMA_IDS)}")
+    print(json.dumps(json_schema(args.artifact), indent=2))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- get / set
+
+
+def _open_yaml(file_arg: str):
+    from .core.project import FileStamp
+    from .core.yamldoc import YamlDocument, YamlError
+
+    path = Path(file_arg)
+    if not path.is_file():
+        raise CliError(f"{file_arg}: no such file")
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise CliError(f"{file_arg}: get and set work on YAML files")
+    data = path.read_bytes()
+    try:
+        doc = YamlDocument.from_bytes(data, path=str(path))
+        doc.data  # noqa: B018
+    except YamlError as exc:
+        raise CliError(f"{file_arg}:{exc.line}:{exc.column}: {exc.message}") from None
+    return path, doc, FileStamp.of(path, data)
+
+
+def cmd_get(args) -> int:
+    from .core.textsafe import clean
+    from .core.yamlpath import PathSyntaxError, parse_path
+
+    _, doc, _ = _open_yaml(args.file)
+    try:
+        value = doc.get(parse_path(args.path))
+    except PathSyntaxError as exc:
+        raise CliError(f"bad path: {exc}") from None
+    except KeyError as exc:
+        raise CliError(f"{args.file}: no value at {exc.args[0]}", EXIT_FINDINGS) from None
+    if isinstance(value, (dict, list)):
+        print(clean(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+    elif value is None:
+        print("null")
+    elif isinstance(value, bool):
+        print("true" if value else "false")
+    else:
+        print(clean(str(value)))
+    return EXIT_OK
+
+
+def cmd_set(args) -> int:
+    from .core.project import ConflictError, save_atomic
+    from .core.yamldoc import EditError, YamlDocument, YamlError
+    from .core.yamlpath import PathSyntaxError, format_path, parse_path
+
+    path, doc, stamp = _open_yaml(args.file)
+    try:
+        target = parse_path(args.path)
+    except PathSyntaxError as exc:
+        raise CliError(f"bad path: {exc}") from None
+    try:
+        value = YamlDocument(args.value).data if args.value.strip() else ""
+    except YamlError as exc:
+        raise CliError(f"VALUE is not a YAML scalar or flow value: {exc.message} (column {exc.column})") from None
+    try:
+        new = doc.set(target, value, create=args.create)
+    except KeyError as exc:
+        raise CliError(f"{args.file}: no value at {exc.args[0]} (add --create to create it)", EXIT_FINDINGS) from None
+    except EditError as exc:
+        raise CliError(f"{args.file}: {exc}", EXIT_FINDINGS) from None
+    if new.text == doc.text:
+        print(f"{args.file}: {format_path(target)} already has that value; nothing written")
+        return EXIT_OK
+    try:
+        save_atomic(path, new.to_bytes(), stamp)
+    except ConflictError as exc:
+        raise CliError(str(exc), EXIT_FINDINGS) from None
+    line = new.position(target)[0]
+    print(f"{args.file}:{line}: set {format_path(target)}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def run_app(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="ftd", usage=USAGE)
+    p.add_argument("dir", nargs="?", default=".")
+    args = p.parse_args(argv)
+    from .core.project import ProjectError, find_root
+
+    try:
+        root = find_root(Path(args.dir))
+    except ProjectError as exc:
+        raise CliError(str(exc)) from None
+    if not sys.stdout.isatty() and not os.environ.get("FTD_FORCE_APP"):
+        raise CliError("the app needs a terminal; for scripts use `ftd check` or `ftd status`")
+    from .tui.app import run
+
+    return run(root)
+
+
+COMMANDS = {"check": cmd_check, "status": cmd_status, "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""ftd.yaml: the project's settings, thresholds and model roles."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..diagnostics import Diagnostic
+from .common import Where, schema_errors, show, unknown_keys
+from .families import family_of
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Role(_Model):
+    unknown_key_rule: ClassVar[str] = "KEY002"
+    model: str = Field(min_length=1, description="a litellm model string, e.g. openai/gpt-5.2")
+    api_base: str | None = None
+    api_key_env: str | None = Field(None, description="the NAME of the environment variable holding the key")
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, gt=0)
+    timeout: float | None = Field(None, gt=0)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high", "none"] | None = None
+    num_ctx: int | None = Field(None, gt=0, description="Ollama context length sent with every call")
+    extra_body: dict[str, Any] | None = None
+
+
+class Models(_Model):
+    critic: Role | None = None
+    user_sim: Role | None = None
+    judges: list[Role] = Field(default_factory=list)
+    base: Role | None = None
+
+
+class Deployment(_Model):
+    hardware: str | None = None
+    target: Literal["ollama", "llama.cpp", "vllm", "mlx", "other"] | None = None
+    offline: bool = False
+    budget_usd: float | None = Field(None, ge=0)
+
+
+class Budget(_Model):
+    max_transcript_tokens: int | None = Field(None, gt=0)
+    slicing: bool = False
+
+
+class Generation(_Model):
+    planned_transcripts: int | None = Field(None, ge=0)
+
+
+class Band(_Model):
+    min: float = Field(ge=0, le=1)
+    max: float = Field(ge=0, le=1)
+
+
+class CountBand(_Model):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
+class Checks(_Model):
+    edge_case_share: Band = Band(min=0.10, max=0.20)
+    calibration_examples: CountBand = CountBand(min=3, max=8)
+    no_flaw_share: Band = Band(min=0.15, max=0.25)
+    system_prompt_max_words: int = Field(250, gt=0)
+    weight_tolerance: float = Field(0.005, ge=0, le=0.1)
+    example_min_words: int = Field(5, ge=0)
+
+
+class Eval(_Model):
+    scenarios: int = Field(16, ge=1, le=10_000)
+    min_per_gate: int = Field(2, ge=0)
+    seed_start: int = Field(9000, ge=0)
+
+
+class Settings(_Model):
+    domain: str | None = None
+    description: str | None = None
+    deployment: Deployment = Deployment()
+    budget: Budget = Budget()
+    generation: Generation = Generation()
+    base_model: str | None = None
+    checks: Checks = Checks()
+    eval: Eval = Eval()
+    models: Models = Models()
+
+
+DEFAULT_CHECKS = Checks()
+
+# The variable each provider's SDK reads by default; anything else needs approval.
+STANDARD_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "together_ai": "TOGETHERAI_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "cohere": "COHERE_API_KEY",
+    "xai": "XAI_API_KEY",
+    "fireworks_ai": "FIREWORKS_AI_API_KEY",
+}
+LOCAL_PROVIDERS = {"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile", "vllm"}
+
+
+def provider_of(model: str) -> str:
+    return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def host_is_local(url: str) -> tuple[bool, bool]:
+    """(on this machine, on this machine or a private LAN)."""
+    host = urlparse(url if "://" in url else "http://" + url).hostname or ""
+    if host in ("localhost",) or host.endswith(".localhost"):
+        return True, True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False, host.endswith((".local", ".lan", ".internal", ".home.arpa"))
+    return ip.is_loopback, ip.is_loopback or ip.is_private or ip.is_link_local
+
+
+def iter_roles(data: dict) -> list[tuple[tuple, dict]]:
+    models = data.get("models") if isinstance(data, dict) else None
+    out: list[tuple[tuple, dict]] = []
+    if not isinstance(models, dict):
+        return out
+    for name in ("critic", "user_sim", "base"):
+        role = models.get(name)
+        if isinstance(role, dict):
+            out.append((("models", name), role))
+    judges = models.get("judges")
+    if isinstance(judges, list):
+        for i, role in enumerate(judges):
+            if isinstance(role, dict):
+                out.append((("models", "judges", i), role))
+    return out
+
+
+def check_settings(data: Any, where: Where) -> tuple[Settings | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    if data is None:
+        data = {}
+    settings, errs = schema_errors(Settings, data, where, "SET001")
+    diags.extend(errs)
+    if not isinstance(data, dict):
+        return None, diags
+    diags.extend(unknown_keys(Settings, data, where))
+    checks = data.get("checks") if isinstance(data.get("checks"), dict) else {}
+    for name in ("edge_case_share", "calibration_examples", "no_flaw_share"):
+        band = checks.get(name)
+        if isinstance(band, dict) and isinstance(band.get("min"), (int, float)) and isinstance(band.get("max"), (int, float)):
+            if band["min"] > band["max"]:
+                diags.append(where.diag("SET011", ("checks", name), f"checks.{name}: min {band['min']} is above max {band['max']}"))
+    offline = isinstance(data.get("deployment"), dict) and data["deployment"].get("offline") is True
+    for path, role in iter_roles(data):
+        model = role.get("model")
+        if not isinstance(model, str):
+            continue
+        provider = provider_of(model)
+        api_base = role.get("api_base")
+        key_env = role.get("api_key_env")
+        if isinstance(key_env, str) and not ENV_NAME.match(key_env):
+            # never echo the value: it may be a key pasted by mistake
+            diags.append(where.diag("SET004", path + ("api_key_env",),
+                                    "api_key_env must be the NAME of an environment variable (letters, digits, _); "
+                                    "its value here is not a variable name and is not shown",
+                                    "put the key in the environment, e.g. export OPENAI_API_KEY=…, and name it here"))
+        elif isinstance(key_env, str) and key_env != STANDARD_KEY_ENV.get(provider, key_env):
+            diags.append(where.diag("SET003", path + ("api_key_env",),
+                                    f"{'.'.join(map(str, path))} reads its key from {show(key_env)} instead of "
+                                    f"{STANDARD_KEY_ENV[provider]}; ftd asks you to approve this once",
+                                    "run `ftd trust` or approve it in the app before the first call"))
+        elif isinstance(key_env, str) and provider not in STANDARD_KEY_ENV and provider not in LOCAL_PROVIDERS:
+            diags.append(where.diag("SET003", path + ("api_key_env",),
+                                    f"{'.'.join(map(str, path))} reads its key from {show(key_env)}; ftd asks you to approve this once"))
+        local = lan = provider in LOCAL_PROVIDERS and not isinstance(api_base, str)
+        if isinstance(api_base, str):
+            local, lan = host_is_local(api_base)
+            if not local:
+                diags.append(where.diag("SET002", path + ("api_base",),
+                                        f"{'.'.join(map(str, path))} sends project text to {show(api_base)}, which is "
+                                        "neither the provider's default nor this machine; ftd asks you to approve it once"))
+        if offline and not lan:
+            diags.append(where.diag("SET005", path + ("model",),
+                                    f"deployment.offline is true but {'.'.join(map(str, path))} ({show(model)}) "
+                                    "is not served on this machine or LAN",
+                                    "point it at a local server (api_base) or turn offline off"))
+        if path == ("models", "base") and provider == "ollama":
+            diags.append(where.diag("SET006", path + ("model",),
+                                    "the base role uses ollama/, which formats prompts itself instead of the model's chat template",
+                                    f"use ollama_chat/{model.split('/', 1)[1]} to measure the model that will be trained"))
+    models = data.get("models") if isinstance(data.get("models"), dict) else None
+    if models is not None:
+        judges = models.get("judges") if isinstance(models.get("judges"), list) else []
+        judge_models = [j.get("model") for j in judges if isinstance(j, dict) and isinstance(j.get("model"), str)]
+        if len(judge_models) < 2:
+            diags.append(where.diag("SET007", ("models", "judges") if "judges" in models else ("models",),
+                                    f"{len(judge_models)} judge(s) configured; use at least two from different families",
+                                    "judges disagree 20-30% without calibration; two families catch each other's blind spots",
+                                    key="judges" not in models))
+        others = {}
+        for role_name in ("base", "user_sim"):
+            r = models.get(role_name)
+            if isinstance(r, dict) and isinstance(r.get("model"), str):
+                fam = family_of(r["model"])
+                if fam:
+                    others[role_name] = fam
+        base_model = data.get("base_model")
+        if isinstance(base_model, str) and family_of(base_model):
+            others.setdefault("base", family_of(base_model))
+        for i, jm in enumerate(judge_models):
+            fam = family_of(jm)
+            for role_name, other in others.items():
+                if fam and fam == other:
+                    diags.append(where.diag("SET008", ("models", "judges", i, "model"),
+                                            f"judge {show(jm)} is from the {fam} family, like the {role_name.replace('_', ' ')} model; "
+                                            "judges favour their own family",
+                                            "pick a judge from another family"))
+        for role_name in ("critic", "user_sim", "base"):
+            if models.get(role_name) is None:
+                diags.append(where.diag("SET010", ("models",), f"models.{role_name} is not configured yet", key=True))
+    else:
+        diags.append(where.diag("SET010", (), "no models are configured yet (critic, user_sim, judges, base)"))
+    return settings, diags

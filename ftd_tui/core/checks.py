@@ -1,0 +1,159 @@
+"""Every rule of the workflow, run over a loaded project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .artifacts.common import Where, show
+from .artifacts.eval_results import check_eval_results
+from .artifacts.experts import check_experts
+from .artifacts.model_choice import check_model_choice, chosen_candidate
+from .artifacts.personas import check_personas
+from .artifacts.prompts import check_generator_prompt, check_system_prompt
+from .artifacts.rubric import check_rubric
+from .artifacts.settings import DEFAULT_CHECKS, Checks, check_settings
+from .artifacts.taxonomy import check_taxonomy, turn_ranges
+from .critique_log import CRITIQUED, CritiqueStatus, critique_status
+from .diagnostics import Diagnostic, make, sort_key
+from .project import ARTIFACTS, Project
+
+TOKENS_PER_EXCHANGE = 500  # planning figure (spec §5): each exchange 400-600 tokens
+SYSTEM_AND_BUFFER = 1500  # ~500 system prompt + ~1K buffer
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]
+    checks: Checks
+    facts: dict[str, Any] = field(default_factory=dict)
+    critiques: dict[str, CritiqueStatus] = field(default_factory=dict)
+
+    def for_file(self, rel: str) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.file == rel]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def tier(tokens: int) -> str:
+    if tokens < 8192:
+        return "<8K: cheapest, short conversations only"
+    if tokens <= 16384:
+        return "8-16K: cost-effective"
+    if tokens <= 32768:
+        return "16-32K: expensive"
+    return ">32K: very expensive"
+
+
+def check_project(project: Project) -> CheckResult:
+    diags: list[Diagnostic] = []
+    facts: dict[str, Any] = {}
+    for spec in ARTIFACTS:
+        lf = project.files[spec.id]
+        diags.extend(lf.problems)
+        if not lf.exists and spec.required:
+            diags.append(make("FIL001", spec.path, 1, 1, f"{spec.title} is missing ({spec.path})",
+                              "ftd new DIR --template blank writes a commented starting point"))
+    checks = DEFAULT_CHECKS
+    settings_file = project.files["settings"]
+    settings_data = settings_file.data if settings_file.readable else None
+    if settings_file.readable:
+        settings, sd = check_settings(settings_data, Where(settings_file.yaml, settings_file.rel))
+        diags.extend(sd)
+        if settings is not None:
+            checks = settings.checks
+        facts["settings"] = settings
+    # step 1
+    mc = project.files["model-choice"]
+    chosen = None
+    if mc.readable and mc.md is not None:
+        _, md = check_model_choice(mc.md, mc.rel)
+        diags.extend(md)
+        if mc.md.front_matter is not None:
+            fm = mc.md.front_matter.data
+            chosen = chosen_candidate(fm)
+            facts["chosen"] = fm.get("chosen") if isinstance(fm, dict) else None
+            if isinstance(settings_data, dict) and isinstance(settings_data.get("base_model"), str) and facts["chosen"] \
+                    and settings_data["base_model"] != facts["chosen"]:
+                diags.append(Where(settings_file.yaml, settings_file.rel).diag(
+                    "SET009", ("base_model",), f"base_model is {show(settings_data['base_model'])} but model-choice.md chose "
+                    f"{show(facts['chosen'])}", "make them agree: the baseline measures base_model"))
+    # step 2: the budget
+    if isinstance(settings_data, dict):
+        w = Where(settings_file.yaml, settings_file.rel)
+        budget = settings_data.get("budget") if isinstance(settings_data.get("budget"), dict) else {}
+        mtt = budget.get("max_transcript_tokens")
+        if not isinstance(mtt, int) or isinstance(mtt, bool):
+            diags.append(w.diag("BUD001", ("budget",) if "budget" in settings_data else (),
+                                "budget.max_transcript_tokens is not defined",
+                                "fix the maximum length of one training example, e.g. 16384 (16K is the practical ceiling)", key=True))
+        else:
+            facts["budget"] = mtt
+            facts["tier"] = tier(mtt)
+            ctx = chosen.get("context_window") if isinstance(chosen, dict) else None
+            facts["context_window"] = ctx if isinstance(ctx, int) else None
+            if isinstance(ctx, int) and mtt > ctx:
+                diags.append(w.diag("BUD002", ("budget", "max_transcript_tokens"),
+                                    f"the budget ({mtt:,} tokens) exceeds {show(facts.get('chosen'))}'s context window ({ctx:,})"))
+            if mtt > 16384:
+                diags.append(w.diag("BUD003", ("budget", "max_transcript_tokens"),
+                                    f"{mtt:,} tokens per example is in the {tier(mtt)} tier",
+                                    "16K is the practical ceiling; consider budget.slicing: true to cut long conversations"))
+            tax = project.files["taxonomy"]
+            if tax.readable and not budget.get("slicing"):
+                tw = Where(tax.yaml, tax.rel)
+                for key, (_, hi) in turn_ranges(tax.data).items():
+                    need = SYSTEM_AND_BUFFER + hi * TOKENS_PER_EXCHANGE
+                    if need > mtt:
+                        body = tax.data.get("taxonomy") if isinstance(tax.data.get("taxonomy"), dict) else {}
+                        base = ("taxonomy", "turn_ranges") if "turn_ranges" in body else ("turn_ranges",)
+                        diags.append(tw.diag("BUD004", base + (key, "max"),
+                                             f"turn range '{show(key)}' allows {hi} exchanges ≈ {need:,} tokens at ~{TOKENS_PER_EXCHANGE} "
+                                             f"per exchange, over the {mtt:,}-token budget",
+                                             "lower max, raise the budget, or set budget.slicing: true"))
+    # steps 3-5
+    tax = project.files["taxonomy"]
+    if tax.readable:
+        diags.extend(check_taxonomy(tax.data, Where(tax.yaml, tax.rel), checks))
+    rub = project.files["rubric"]
+    if rub.readable:
+        _, rd = check_rubric(rub.data, Where(rub.yaml, rub.rel), checks)
+        diags.extend(rd)
+    per = project.files["personas"]
+    if per.readable:
+        diags.extend(check_personas(per.data, Where(per.yaml, per.rel), checks))
+    # step 6
+    for pid, kind in (("user-sim", "user_sim"), ("assistant", "assistant")):
+        lf = project.files[pid]
+        if lf.readable and lf.md is not None:
+            diags.extend(check_generator_prompt(lf.md, lf.rel, kind))
+    sp = project.files["system-prompt"]
+    if sp.readable and sp.md is not None:
+        diags.extend(check_system_prompt(sp.md, sp.rel, checks))
+    # step 7
+    ev = project.files["eval-results"]
+    facts["eval"] = {"run": None, "matches": False, "recommendation": None, "decision": None}
+    if ev.readable and ev.md is not None:
+        efacts, ed = check_eval_results(ev.md, ev.rel, project.inputs_hash())
+        facts["eval"] = efacts
+        diags.extend(ed)
+    # critiques
+    ex = project.files["experts"]
+    if ex.readable:
+        diags.extend(check_experts(ex.data, Where(ex.yaml, ex.rel)))
+    elif not ex.exists:
+        diags.append(make("EXP001", ex.spec.path, 1, 1, "no expert panels: the role-play critique has no one to ask",
+                          "ftd new writes a starting panel; every expert must be fictional"))
+    critiques = {}
+    for unit in CRITIQUED:
+        status, cd = critique_status(project.root, unit, project.artifact_hash(unit_artifact(unit)))
+        critiques[unit] = status
+        diags.extend(cd)
+    diags.sort(key=sort_key)
+    return CheckResult(diags, checks, facts, critiques)
+
+
+def unit_artifact(unit: str) -> str:
+    return "prompts" if unit == "prompts" else unit

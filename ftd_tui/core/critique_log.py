@@ -1,0 +1,72 @@
+"""Critique logs (critiques/<artifact>/<utc-stamp>.md): what the gates read of them.
+
+Front matter of a log:
+  artifact: rubric                     # taxonomy | rubric | personas | prompts
+  created: 2026-11-25T10:15:00Z
+  artifact_hash: "sha256:…"            # the artifact as the experts saw it
+  synthesis: true                      # the synthesis into proposals is done
+  proposals:
+    - {id: P1, title: …, severity: critical, disposition: accepted, reason: …}
+  dispositions_artifact_hash: "sha256:…"   # the artifact after accepted patches were applied
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, make
+from .markdown import parse_markdown
+from .yamldoc import YamlError, decode_text
+
+CRITIQUED = ("taxonomy", "rubric", "personas", "prompts")
+DISPOSITIONS = ("accepted", "rejected", "deferred")
+
+
+@dataclass
+class CritiqueStatus:
+    unit: str
+    latest: str | None  # relative path of the latest log
+    dispositioned: bool
+    stale: bool
+    reason: str
+
+
+def critique_status(root: Path, unit: str, current_hash: str | None) -> tuple[CritiqueStatus, list[Diagnostic]]:
+    folder = root / "critiques" / unit
+    logs = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+    if not logs:
+        return CritiqueStatus(unit, None, False, False, "no expert critique yet"), []
+    latest = logs[-1]
+    rel = latest.relative_to(root).as_posix()
+    try:
+        text, _ = decode_text(latest.read_bytes())
+        md = parse_markdown(text)
+        if md.front_matter_error:
+            raise md.front_matter_error
+        fm = md.front_matter.data if md.front_matter is not None else None
+    except (YamlError, OSError) as exc:
+        line = getattr(exc, "line", 1)
+        col = getattr(exc, "column", 1)
+        msg = getattr(exc, "message", str(exc))
+        return CritiqueStatus(unit, rel, False, False, "the latest critique cannot be read"), [make("CRT001", rel, line, col, msg)]
+    if not isinstance(fm, dict):
+        return CritiqueStatus(unit, rel, False, False, "the latest critique has no front matter"), [
+            make("CRT001", rel, 1, 1, "no front matter")]
+    if fm.get("synthesis") is not True:
+        return CritiqueStatus(unit, rel, False, False, "the latest critique has no synthesis yet"), []
+    open_items = []
+    for p in fm.get("proposals") or []:
+        if not isinstance(p, dict):
+            continue
+        if p.get("severity") in ("critical", "major"):
+            disp = p.get("disposition")
+            if disp not in DISPOSITIONS or (disp != "accepted" and not str(p.get("reason") or "").strip()):
+                open_items.append(str(p.get("id", "?")))
+    if open_items:
+        return CritiqueStatus(unit, rel, False, False,
+                              f"{len(open_items)} critical/major proposal(s) await a decision: " + ", ".join(open_items[:5])), []
+    stale = current_hash is not None and fm.get("dispositions_artifact_hash") != current_hash
+    if stale:
+        return CritiqueStatus(unit, rel, True, True, "the artifact changed after the critique was dispositioned"), []
+    return CritiqueStatus(unit, rel, True, False, "critique dispositioned"), []

@@ -1,0 +1,286 @@
+"""A project on disk: find it, load every artifact, save atomically, notice outside edits."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, make
+from .markdown import MarkdownDoc, parse_markdown
+from .yamldoc import MAX_BYTES, YamlDocument, YamlError, decode_text
+
+SETTINGS_FILE = "ftd.yaml"
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    id: str
+    path: str
+    kind: str  # "yaml" | "markdown"
+    step: int  # workflow step (0 for settings)
+    title: str
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+
+
+ARTIFACTS: tuple[ArtifactSpec, ...] = (
+    ArtifactSpec("settings", SETTINGS_FILE, "yaml", 2, "Settings"),
+    ArtifactSpec("model-choice", "model-choice.md", "markdown", 1, "Base model choice"),
+    ArtifactSpec("taxonomy", "config/input-taxonomy.yaml", "yaml", 3, "Input taxonomy", ("config/taxonomy.yaml",)),
+    ArtifactSpec("rubric", "config/rubric.yaml", "yaml", 4, "Rubric"),
+    ArtifactSpec("personas", "config/persona-template.yaml", "yaml", 5, "Persona template"),
+    ArtifactSpec("user-sim", "config/prompts/user_sim.md", "markdown", 6, "User simulator prompt"),
+    ArtifactSpec("assistant", "config/prompts/assistant.md", "markdown", 6, "Assistant prompt"),
+    ArtifactSpec("system-prompt", "config/system-prompt.md", "markdown", 6, "System prompt", ("config/prompts/system.md",)),
+    ArtifactSpec("eval-results", "base-model-eval-results.md", "markdown", 7, "Baseline results", required=False),
+    ArtifactSpec("experts", "critiques/experts.yaml", "yaml", 0, "Expert panels", required=False),
+)
+BY_ID = {a.id: a for a in ARTIFACTS}
+PROMPT_IDS = ("user-sim", "assistant", "system-prompt")
+# `prompts` names the three prompts as one unit (the critique treats them together).
+UNIT_IDS = {"prompts": PROMPT_IDS}
+ARTIFACT_IDS = tuple(a.id for a in ARTIFACTS) + ("prompts",)
+
+
+class ProjectError(Exception):
+    """The folder cannot be read as a project at all (exit code 2)."""
+
+
+class ConflictError(Exception):
+    """The file changed on disk since it was loaded; nothing was written."""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path, data: bytes) -> FileStamp:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, hashlib.sha256(data).hexdigest())
+
+
+@dataclass
+class LoadedFile:
+    spec: ArtifactSpec
+    rel: str  # the path actually used, relative to the project
+    abspath: Path
+    exists: bool = False
+    stamp: FileStamp | None = None
+    raw: bytes | None = None
+    text: str | None = None
+    bom: bool = False
+    yaml: YamlDocument | None = None
+    md: MarkdownDoc | None = None
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def data(self) -> Any:
+        return self.yaml.data if self.yaml is not None else None
+
+    @property
+    def readable(self) -> bool:
+        return self.exists and not any(d.severity == "error" for d in self.problems)
+
+    @property
+    def sha256(self) -> str | None:
+        return self.stamp.sha256 if self.stamp else None
+
+
+def find_root(start: Path) -> Path:
+    """The folder holding ftd.yaml: ``start`` itself or one of its parents."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    raise ProjectError(f"{start} is not an ftd project (no {SETTINGS_FILE} here or above); create one with: ftd new {start}")
+
+
+def read_artifact(root: Path, spec: ArtifactSpec) -> LoadedFile:
+    rel = spec.path
+    path = root / rel
+    used_alias = None
+    if not path.exists():
+        for alias in spec.aliases:
+            if (root / alias).exists():
+                rel, path, used_alias = alias, root / alias, alias
+                break
+    lf = LoadedFile(spec, rel, path)
+    if not path.exists():
+        return lf
+    lf.exists = True
+    if used_alias:
+        lf.problems.append(make("FIL004", rel, 1, 1, f"{spec.title} read from {used_alias}; the usual path is {spec.path}",
+                                "rename it when convenient (git mv) so other tools find it"))
+    try:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            lf.problems.append(make("FIL006", rel, 1, 1, "a folder stands where this file should be"))
+            return lf
+        if st.st_size > MAX_BYTES:
+            lf.problems.append(make("FIL002", rel, 1, 1,
+                                    f"file is {st.st_size / 1e6:.1f} MB; ftd reads artifacts up to {MAX_BYTES // (1024 * 1024)} MB"))
+            return lf
+        data = path.read_bytes()
+    except OSError as exc:
+        lf.problems.append(make("FIL006", rel, 1, 1, f"cannot read: {exc.strerror or exc}"))
+        return lf
+    lf.raw = data
+    lf.stamp = FileStamp.of(path, data)
+    try:
+        lf.text, lf.bom = decode_text(data)
+    except YamlError as exc:
+        lf.problems.append(make(exc.rule, rel, exc.line, exc.column, exc.message))
+        return lf
+    if not lf.text.strip():
+        lf.problems.append(make("FIL005", rel, 1, 1, "the file is empty", "ftd new shows a commented template for every artifact"))
+        return lf
+    if spec.kind == "yaml":
+        try:
+            lf.yaml = YamlDocument(lf.text, bom=lf.bom, path=str(path))
+            value = lf.yaml.data
+        except YamlError as exc:
+            lf.yaml = None
+            lf.problems.append(make(exc.rule, rel, exc.line, exc.column, exc.message))
+            return lf
+        if not isinstance(value, dict):
+            lf.problems.append(make("YML007", rel, 1, 1, "the top level must be a mapping of keys to values"))
+    else:
+        lf.md = parse_markdown(lf.text)
+        fm = lf.md.front_matter
+        if fm is not None:
+            try:
+                fm.data  # noqa: B018 - construct now so errors surface with a location
+            except YamlError as exc:
+                lf.md.front_matter = None
+                lf.md.front_matter_error = YamlError(exc.message, exc.line + 1, exc.column, exc.rule)
+    return lf
+
+
+class Project:
+    def __init__(self, root: Path, files: dict[str, LoadedFile]):
+        self.root = root
+        self.files = files
+
+    @classmethod
+    def load(cls, path: Path | str, *, search_parents: bool = False) -> Project:
+        p = Path(path)
+        if not p.exists():
+            raise ProjectError(f"{p} does not exist")
+        if not p.is_dir():
+            raise ProjectError(f"{p} is not a folder")
+        root = find_root(p) if search_parents else p.resolve()
+        if not (root / SETTINGS_FILE).is_file():
+            raise ProjectError(f"{root} is not an ftd project (no {SETTINGS_FILE}); create one with: ftd new {root}")
+        return cls(root, {spec.id: read_artifact(root, spec) for spec in ARTIFACTS})
+
+    def reload(self, artifact_id: str) -> LoadedFile:
+        self.files[artifact_id] = read_artifact(self.root, BY_ID[artifact_id])
+        return self.files[artifact_id]
+
+    def file(self, artifact_id: str) -> LoadedFile:
+        return self.files[artifact_id]
+
+    def artifact_hash(self, artifact_id: str) -> str | None:
+        """Content hash of an artifact, or of a unit (``prompts``: the three prompt files)."""
+        ids = UNIT_IDS.get(artifact_id, (artifact_id,))
+        parts = []
+        for i in ids:
+            lf = self.files[i]
+            if lf.stamp is None:
+                return None
+            parts.append(f"{lf.rel}:{lf.stamp.sha256}")
+        if len(parts) == 1:
+            return "sha256:" + self.files[ids[0]].stamp.sha256  # type: ignore[union-attr]
+        return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def inputs_hash(self) -> str | None:
+        """Identity of everything a baseline run depends on."""
+        parts = []
+        for i in ("settings", "taxonomy", "rubric", "personas", *PROMPT_IDS):
+            h = self.artifact_hash(i)
+            if h is None:
+                return None
+            parts.append(f"{i}={h}")
+        return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def changed_on_disk(self, artifact_id: str) -> bool:
+        lf = self.files[artifact_id]
+        return file_changed(lf.abspath, lf.stamp)
+
+
+def file_changed(path: Path, stamp: FileStamp | None) -> bool:
+    """Size, mtime and inode first (cheap); the content hash settles a touch without a change."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return stamp is not None
+    if stamp is None:
+        return True
+    if (st.st_size, st.st_mtime_ns, st.st_ino) == (stamp.size, stamp.mtime_ns, stamp.inode):
+        return False
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() != stamp.sha256
+    except OSError:
+        return True
+
+
+def save_atomic(path: Path, data: bytes, expected: FileStamp | None = None, *, create: bool = False) -> FileStamp:
+    """Write ``data`` to ``path`` atomically: a temp file beside the target, fsync, rename, fsync
+    the folder. Writes through a symlink to its target; keeps mode and owner. Refuses (and writes
+    nothing) when the file changed on disk since ``expected`` was taken."""
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    if expected is not None and file_changed(target, expected):
+        raise ConflictError(f"{path} changed on disk since it was loaded; reload or compare before saving")
+    if expected is None and target.exists() and not create:
+        raise ConflictError(f"{path} exists and was not loaded; refusing to overwrite it")
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        st = target.stat()
+        mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+    except FileNotFoundError:
+        mode, uid, gid = None, None, None
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ftd-tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+            try:
+                os.chown(tmp, uid, gid)
+            except PermissionError:
+                pass  # not ours to change; the new file keeps our ownership
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError as exc:  # some filesystems cannot fsync a folder
+        if exc.errno not in (errno.EINVAL, errno.EBADF, errno.EACCES):
+            raise
+    return FileStamp.of(target, data)

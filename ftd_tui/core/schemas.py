@@ -1,0 +1,30 @@
+"""JSON Schema for the YAML artifacts, so editors with a YAML language server validate too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_IDS = ("settings", "taxonomy", "rubric", "personas", "model-choice", "experts", "eval-results")
+
+
+def json_schema(artifact: str) -> dict[str, Any]:
+    from .artifacts.eval_results import EvalResults
+    from .artifacts.experts import ExpertsFile
+    from .artifacts.model_choice import ModelChoice
+    from .artifacts.personas import PersonaFile
+    from .artifacts.rubric import Rubric
+    from .artifacts.settings import Settings
+    from .artifacts.taxonomy import TaxonomyFile
+
+    models = {"settings": Settings, "taxonomy": TaxonomyFile, "rubric": Rubric, "personas": PersonaFile,
+              "model-choice": ModelChoice, "experts": ExpertsFile, "eval-results": EvalResults}
+    schema = models[artifact].model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"ftd {artifact}"
+    if artifact == "taxonomy":
+        # every key besides topics / turn_ranges is a dimension: option -> weight
+        body = schema["$defs"]["TaxonomyBody"]
+        body["additionalProperties"] = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}}
+    if artifact in ("model-choice", "eval-results"):
+        schema["description"] = "the YAML front matter of the Markdown file"
+    return schema
