@@ -79,7 +79,7 @@ def _parser(text: str):
 def parse_nodes(text: str) -> Node | None:
     """Parse one YAML document into a Node tree. Raises YamlError with a location."""
     try:
-        return _parse_nodes(text, _parser(text))
+        return _parse_nodes(text, _parser)
     except YamlError as exc:
         if exc.rule != "YML001":
             raise
@@ -88,14 +88,15 @@ def parse_nodes(text: str) -> Node | None:
         from ruamel.yaml.loader import SafeLoader
 
         try:
-            return _parse_nodes(text, SafeLoader(text))
-        except YamlError:
+            return _parse_nodes(text, SafeLoader)
+        except Exception:
             raise exc from None
 
 
-def _parse_nodes(text: str, parser) -> Node | None:
+def _parse_nodes(text: str, make_parser) -> Node | None:
     from ruamel.yaml import events as ev
-    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     anchors: dict[str, Node] = {}
     stack: list[tuple[Node, list]] = []
@@ -116,6 +117,7 @@ def _parse_nodes(text: str, parser) -> Node | None:
             pending.append(node)
 
     try:
+        parser = make_parser(text)
         while parser.check_event():
             e = parser.get_event()
             t = type(e)
@@ -172,6 +174,17 @@ def _parse_nodes(text: str, parser) -> Node | None:
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         raise YamlError(f"{problem}{context}", (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1) from None
+    except ReaderError as exc:
+        pos = exc.position if isinstance(exc.position, int) else 0
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        raise YamlError(f"character U+{char:04X} is not allowed in YAML (control characters must be escaped)",
+                        line, col, "YML001") from None
+    except YAMLError as exc:  # anything else the parser objects to, still with a place if it has one
+        mark = getattr(exc, "problem_mark", None)
+        raise YamlError(str(getattr(exc, "problem", None) or exc).splitlines()[0],
+                        (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1) from None
     except RecursionError:
         raise YamlError("nesting too deep", 1, 1) from None
     return root
