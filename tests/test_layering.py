@@ -77,3 +77,18 @@ def test_litellm_is_the_pinned_release():
     for block in re.split(r"\n(?=[A-Za-z0-9])", lock):
         if "==" in block.split("\n")[0]:
             assert "--hash=sha256:" in block, block.split("\n")[0]
+
+
+def test_readme_lists_every_rule_and_keeps_the_two_commands():
+    from ftd_tui.core.diagnostics import RULES
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for rule in RULES.values():
+        assert f"| `{rule.id}` | {rule.severity} |" in readme, rule.id
+    listed = set(re.findall(r"\| `([A-Z]{3}\d{3})` \|", readme))
+    assert listed == set(RULES)
+    assert "make run " in readme and "make test " in readme
+    makefile = (root / "Makefile").read_text()
+    assert "\nrun: " in makefile and "\ntest: " in makefile
+    assert "make test" in (root / ".ci" / "run").read_text()
