@@ -9,17 +9,18 @@ import os
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("check", "status", "new", "schema", "get", "set")
+SUBCOMMANDS = ("check", "status", "new", "schema", "get", "set", "locate")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 USAGE = """\
-ftd [DIR]                                  open the app on a project (default: this folder)
+ftd [DIR] [--theme NAME] [--review]        open the app on a project (default: this folder)
 ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on errors
 ftd status [DIR]                           one screen: gates and the next step
 ftd new DIR [--template NAME]              a new project from a sample, or --template blank
 ftd schema [ARTIFACT]                      JSON Schema for editors (settings, taxonomy, rubric, …)
 ftd get FILE PATH                          read a value, e.g. criteria.CQ1.na_valid
 ftd set FILE PATH VALUE [--create]         change one value, touching nothing else in the file
+ftd locate                                 where ftd keeps its config, themes, drafts and crash reports
 """
 
 
@@ -66,6 +67,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     st.add_argument("path")
     st.add_argument("value")
     st.add_argument("--create", action="store_true", help="create missing keys on the way")
+    sub.add_parser("locate", help="config, themes, state and cache folders")
     return p
 
 
@@ -291,21 +293,44 @@ def cmd_set(args) -> int:
 def run_app(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="ftd", usage=USAGE)
     p.add_argument("dir", nargs="?", default=".")
+    p.add_argument("--theme", help="a theme name (see the palette's 'Change theme', or ftd locate for the themes folder)")
+    p.add_argument("--review", action="store_true", help="start in review mode: read-only, single-letter browsing")
     args = p.parse_args(argv)
     from .core.project import ProjectError, find_root
 
+    target = Path(args.dir)
+    if target.exists() and not target.is_dir():
+        raise CliError(f"{target} is not a folder")
     try:
-        root = find_root(Path(args.dir))
-    except ProjectError as exc:
-        raise CliError(str(exc)) from None
+        root, is_project = find_root(target), True
+    except ProjectError:
+        root, is_project = target.resolve(), False  # the app offers to create a project here
     if not sys.stdout.isatty() and not os.environ.get("FTD_FORCE_APP"):
         raise CliError("the app needs a terminal; for scripts use `ftd check` or `ftd status`")
     from .tui.app import run
 
-    return run(root)
+    return run(root, is_project=is_project, theme=args.theme, review=args.review)
 
 
-COMMANDS = {"check": cmd_check, "status": cmd_status, "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set}
+def cmd_locate(args) -> int:
+    from .core.textsafe import clean
+    from .core.userconfig import locations
+
+    places = dict(locations())
+    try:
+        from .tui.themes import builtin_theme_dir
+
+        places["themes (built in)"] = builtin_theme_dir()
+    except Exception:  # the UI layer is optional for this command
+        pass
+    width = max(len(k) for k in places)
+    for name, path in places.items():
+        print(f"{name:<{width}}  {clean(str(path))}")
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "status": cmd_status, "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
+            "locate": cmd_locate}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,39 +1,486 @@
-"""The app driven through Textual's Pilot: it loads a project, lists artifacts, jumps to findings."""
+"""The app through Textual's Pilot: each behaviour of the app issue, by message flow."""
 
 from __future__ import annotations
 
-import asyncio
+import json
+import os
 
-from ftd_tui.tui.app import ArtifactItem, DiagnosticItem, create_app
-from helpers import yset
+import pytest
+
+from apphelp import editor, findings, loaded, run, wait_until
+from ftd_tui.tui.app import ArtifactItem, create_app
+from helpers import write, yset
 
 
-def test_app_shows_artifacts_and_jumps_to_a_finding(sample):
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path, monkeypatch):
+    for name in ("CONFIG", "STATE", "CACHE"):
+        d = tmp_path / f"user-{name.lower()}"
+        d.mkdir()
+        monkeypatch.setenv(f"FTD_{name}_DIR", str(d))
+    monkeypatch.setenv("EDITOR", "true")
+
+
+def state_dir():
+    from pathlib import Path
+
+    return Path(os.environ["FTD_STATE_DIR"])
+
+
+def test_loads_lists_artifacts_and_leads_with_the_next_step(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ids = [i.artifact_id for i in app.query(ArtifactItem)]
+            assert ids[:3] == ["settings", "model-choice", "taxonomy"]
+            labels = [str(i.query_one(".label").render()) for i in app.query(ArtifactItem)]
+            assert any(l.startswith(" ✓") and "config/rubric.yaml" in l for l in labels)
+            assert any(l.startswith(" –") and "base-model-eval-results.md (missing)" in l for l in labels)
+            assert str(app.query_one("#next").render()).startswith("Next: Step 7")
+            assert app.current == "rubric" and not app.query_one("#main").has_class("narrow")
+
+    run(go())
+
+
+def test_typing_marks_dirty_and_diagnostics_follow(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ed = editor(app)
+            text = ed.text
+            row = text.splitlines().index("pass_threshold: 0.80")
+            ed.move_cursor((row, len("pass_threshold: ")))
+            ed.focus()
+            await pilot.press("delete", "delete", "delete", "delete", "9")
+            assert ed.dirty
+            assert "modified" in str(app.query_one("#dirty").render())
+            await wait_until(pilot, lambda: any("RUB016" in f for f in findings(app)), what="RUB016 listed")
+            labels = {i.artifact_id: str(i.query_one(".label").render()) for i in app.query(ArtifactItem)}
+            assert labels["rubric"].startswith("●✗1")
+            # the file on disk is untouched until a save
+            assert "pass_threshold: 0.80" in (root / "config/rubric.yaml").read_text()
+
+    run(go())
+
+
+def test_save_writes_exactly_the_buffer_with_crlf_and_bom(sample):
+    root = sample("math-tutoring")
+    f = root / "config/persona-template.yaml"
+    raw = b"\xef\xbb\xbf" + f.read_bytes().replace(b"\n", b"\r\n")
+    f.write_bytes(raw)
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            app.open_artifact("personas", focus=True)
+            ed = editor(app)
+            ed.move_cursor((0, 0))
+            await pilot.press("#", " ", "x", "enter")
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: not ed.dirty, what="saved")
+            assert f.read_bytes() == b"\xef\xbb\xbf" + b"# x\r\n" + raw[3:]
+            assert "saved" in str(app.query_one("#dirty").render())
+
+    run(go())
+
+
+def test_outside_edit_reloads_a_clean_buffer_keeping_the_cursor(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ed = editor(app)
+            ed.move_cursor((40, 2))
+            yset(root, "config/rubric.yaml", "pass_threshold", 0.75)
+            app.poll_disk()
+            await wait_until(pilot, lambda: "pass_threshold: 0.75" in ed.text, what="reload")
+            assert ed.cursor_location == (40, 2) and not ed.dirty
+
+    run(go())
+
+
+def test_outside_edit_while_dirty_asks_and_never_overwrites(sample):
+    root = sample("math-tutoring")
+    f = root / "config/rubric.yaml"
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ed = editor(app)
+            ed.focus()
+            ed.move_cursor((0, 0))
+            await pilot.press("#", "enter")
+            theirs = f.read_text().replace("pass_threshold: 0.80", "pass_threshold: 0.70")
+            f.write_text(theirs)
+            app.poll_disk()
+            from ftd_tui.tui.screens import Choice
+
+            await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="conflict dialog")
+            # saving while the question is open still cannot overwrite: answer 'keep mine' first
+            await pilot.press("k")
+            await wait_until(pilot, lambda: not isinstance(app.screen, Choice))
+            assert f.read_text() == theirs
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: not ed.dirty, what="saved mine")
+            assert f.read_text().startswith("#\n") and "pass_threshold: 0.80" in f.read_text()
+
+    run(go())
+
+
+def test_take_theirs_and_save_conflict(sample):
+    root = sample("math-tutoring")
+    f = root / "config/rubric.yaml"
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ed = editor(app)
+            ed.focus()
+            ed.move_cursor((0, 0))
+            await pilot.press("#", "enter")
+            theirs = f.read_text() + "# theirs\n"
+            f.write_text(theirs)
+            await pilot.press("ctrl+s")  # the save notices the change and asks instead of writing
+            from ftd_tui.tui.screens import Choice
+
+            await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="conflict on save")
+            assert f.read_text() == theirs
+            await pilot.press("t")
+            await wait_until(pilot, lambda: ed.text.endswith("# theirs\n") and not ed.dirty, what="took theirs")
+
+    run(go())
+
+
+def test_drafts_survive_a_lost_session_and_are_offered_back(sample):
+    root = sample("math-tutoring")
+
+    async def first():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            app.config.draft_interval_s = 0.05
+            ed = editor(app)
+            ed.focus()
+            ed.move_cursor((0, 0))
+            await pilot.press("#", " ", "d", "r", "a", "f", "t", "enter")
+            await wait_until(pilot, lambda: list((state_dir() / "drafts").rglob("rubric.json")), what="draft written")
+            # the session "drops": no save, no quit dialog
+            app.exit()
+
+    run(first())
+    draft = next((state_dir() / "drafts").rglob("rubric.json"))
+    assert json.loads(draft.read_text())["text"].startswith("# draft\n")
+    assert oct(draft.stat().st_mode & 0o777) == "0o600"
+
+    async def second():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            from ftd_tui.tui.screens import DraftsScreen
+
+            await wait_until(pilot, lambda: isinstance(app.screen, DraftsScreen), what="drafts offered")
+            await pilot.press("r")
+            await wait_until(pilot, lambda: not isinstance(app.screen, DraftsScreen))
+            ed = app.editors["rubric"]
+            assert ed.text.startswith("# draft\n") and ed.dirty
+
+    run(second())
+
+
+def test_quit_with_unsaved_work_asks(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ed = editor(app)
+            ed.focus()
+            await pilot.press("x")
+            await pilot.press("ctrl+q")
+            from ftd_tui.tui.screens import Choice
+
+            await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="quit question")
+            await pilot.press("c")
+            await wait_until(pilot, lambda: not isinstance(app.screen, Choice))
+            assert app.is_running
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: isinstance(app.screen, Choice))
+            await pilot.press("s")
+        assert app.return_code in (0, None)
+
+    run(go())
+    assert (root / "config/rubric.yaml").read_text().startswith("x")
+
+
+@pytest.mark.parametrize("key,word", [("f5", "Baseline"), ("f6", "Critique"), ("ctrl+r", "Baseline"), ("ctrl+t", "Critique")])
+def test_deferred_keys_say_so(sample, key, word):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            await pilot.press(key)
+            await wait_until(pilot, lambda: any(word in n.title and "not yet available" in n.title
+                                                for n in app._notifications), what="notice")
+            n = next(n for n in app._notifications if word in n.title)
+            assert "arrives with" in n.message
+
+    run(go())
+
+
+def test_palette_opens_an_artifact(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            await pilot.press("ctrl+p")
+            await pilot.press(*"Open: Persona")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.current == "personas", what="personas open")
+
+    run(go())
+
+
+def test_gates_screen_and_jump(sample):
     root = sample("math-tutoring")
     yset(root, "config/rubric.yaml", "pass_threshold", 1.5)
 
-    async def scenario():
+    async def go():
         app = create_app(root)
-        async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(50):
-                await pilot.pause(0.05)
-                if app.snapshot is not None:
-                    break
-            assert app.snapshot is not None
-            items = list(app.query(ArtifactItem))
-            assert [i.artifact_id for i in items][:3] == ["settings", "model-choice", "taxonomy"]
-            app.show_artifact("rubric")
-            await pilot.pause()
-            findings = list(app.query(DiagnosticItem))
-            assert findings, "the planted RUB016 should be listed"
-            target = next(f for f in findings if "pass_threshold" in str(f.query_one("Static").render()))
-            diags = app.query_one("#diagnostics")
-            diags.index = findings.index(target)
-            diags.focus()
-            await pilot.press("enter")
-            await pilot.pause()
-            editor = app.query_one("#editor")
-            assert editor.cursor_location[0] == target.line - 1
-            assert "Step 4" in str(app.query_one("#status").render())
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            app.open_artifact("settings")
+            await pilot.press("f7")
+            from ftd_tui.tui.screens import GateItem, GatesScreen
 
-    asyncio.run(scenario())
+            await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen))
+            items = list(app.screen.query(GateItem))
+            assert len(items) == 8
+            text = str(items[3].query_one("Static").render())
+            assert "✗ open" in text and "next:" in text
+            lv = app.screen.query_one("ListView")
+            lv.index = 3
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.current == "rubric" and not isinstance(app.screen, GatesScreen))
+
+    run(go())
+
+
+def test_help_lists_the_focused_panes_keys(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            editor(app).focus()
+            await pilot.press("f1")
+            from ftd_tui.tui.screens import HelpScreen
+
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            body = str(app.screen.query_one("Static").render())
+            assert "Help — the editor" in body and "undo" in body and "save-artifact" in body
+            await pilot.press("escape")
+            app.query_one("#artifacts").focus()
+            await pilot.press("question_mark")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            assert "the artifact list" in str(app.screen.query_one("Static").render())
+
+    run(go())
+
+
+def test_letters_type_in_the_editor_but_act_outside_it(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ed = editor(app)
+            ed.focus()
+            ed.move_cursor((0, 0))
+            await pilot.press("g")
+            assert ed.text.startswith("g") and app.screen is app.screen_stack[0]
+            app.query_one("#diagnostics").focus()
+            await pilot.press("g")
+            from ftd_tui.tui.screens import GatesScreen
+
+            await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen))
+
+    run(go())
+
+
+def test_review_mode_is_read_only_and_single_letter(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            await pilot.press("f8")
+            from ftd_tui.tui.review import ReviewScreen
+
+            await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+            assert all(ed.read_only for ed in app.editors.values())
+            body = lambda: str(app.screen.query_one("#review-body").render())
+            assert "✗ OPEN" in body() and "✓ PASSED" in body()
+            await pilot.press("c")
+            assert "rubric" in body() and "no expert critique yet" in body()
+            await pilot.press("4")
+            assert "config/rubric.yaml" in str(app.screen.query_one("#review-title").render())
+            await pilot.press("r")
+            assert "untested" in body()
+            await pilot.press("q")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ReviewScreen))
+            assert not editor(app).read_only
+
+    run(go())
+
+
+def test_narrow_layout_collapses_and_maximize_toggles(sample):
+    root = sample("math-tutoring")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            main = app.query_one("#main")
+            arts = app.query_one("#artifacts")
+            assert main.has_class("narrow") and arts.display is False or arts.styles.display == "none"
+            await pilot.press("f3")
+            await pilot.pause()
+            assert main.has_class("show-artifacts") and app.focused is arts
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not main.has_class("show-artifacts")
+            editor(app).focus()
+            await pilot.press("f12")
+            await pilot.pause()
+            assert app.screen.maximized is editor(app)
+            await pilot.press("f12")
+            await pilot.pause()
+            assert app.screen.maximized is None
+
+    run(go())
+
+
+HOSTILE = "[/] [bold]x[/bold] [link=http://e.vil]y \x1b]52;c;aGk=\x07 \x1b[2J \x9b1m \u202eevil"
+
+
+def test_hostile_text_is_shown_as_data_everywhere(sample):
+    root = sample("math-tutoring")
+    # into keys and values that end up in messages, titles, the editor and review mode
+    yset(root, "config/rubric.yaml", f'criteria.CM1.category', HOSTILE)
+    yset(root, "config/rubric.yaml", "categories.x", {"weight": 0.1, "criteria": [HOSTILE]}, create=True)
+    write(root, "config/system-prompt.md", f"# S\n\n```text\nYou tutor {{{{x}}}} {HOSTILE}\n```\n")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            shown = findings(app)
+            assert any("[/]" in f and "[bold]x[/bold]" in f for f in shown)
+            assert not any("\x1b" in f or "\x9b" in f or "\u202e" in f for f in shown)
+            app.open_artifact("system-prompt")
+            await pilot.pause()
+            await pilot.press("f8")
+            await pilot.press("f")
+            await pilot.pause()
+            body = str(app.screen.query_one("#review-body").render())
+            assert "\x1b" not in body and "[/]" in body
+            await pilot.press("8")  # the system prompt
+            body = str(app.screen.query_one("#review-body").render())
+            assert "\x1b" not in body and "[bold]x[/bold]" in body
+            app.notify  # the notification path takes markup=False everywhere (checked by grep below)
+
+    run(go())
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parent.parent / "ftd_tui" / "tui"
+    for f in src.glob("*.py"):
+        for call in re.findall(r"self\.notify\((?:[^()]|\([^()]*\))*\)", f.read_text(), re.S):
+            assert "markup=False" in call, f"{f.name}: {call[:80]}"
+
+
+def test_crash_leaves_one_plain_line_a_redacted_report_and_drafts(sample, monkeypatch):
+    root = sample("math-tutoring")
+    monkeypatch.setenv("FAKE_PROVIDER_API_KEY", "sk-canary-0123456789abcdef")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            ed = editor(app)
+            ed.focus()
+            await pilot.press("z")
+            secret = os.environ["FAKE_PROVIDER_API_KEY"]  # noqa: F841 - a local the crash must not print
+
+            def boom():
+                raise RuntimeError("boom with sk-canary-0123456789abcdef inside")
+
+            app.call_later(boom)
+            await pilot.pause(0.2)
+        return app
+
+    with pytest.raises(RuntimeError):
+        run(go())
+    reports = list((state_dir() / "crashes").glob("crash-*.txt"))
+    assert len(reports) == 1
+    body = reports[0].read_text()
+    assert "RuntimeError" in body and "sk-canary" not in body and "[redacted]" in body
+    assert list((state_dir() / "drafts").rglob("rubric.json"))
+
+
+def test_keymap_and_bad_config_notice(sample):
+    root = sample("math-tutoring")
+    cfg = os.environ["FTD_CONFIG_DIR"]
+    with open(os.path.join(cfg, "config.yaml"), "w") as fh:
+        fh.write("theme: no-such-theme\nkeymap:\n  show-gates: f10\n  not-a-binding: f11\n")
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            notes = [n for n in app._notifications if "Settings problems" in n.title]
+            assert len(notes) == 1
+            assert "no-such-theme" in notes[0].message and "not-a-binding" in notes[0].message
+            await pilot.press("f10")
+            from ftd_tui.tui.screens import GatesScreen
+
+            await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen), what="remapped gates key")
+
+    run(go())
+
+
+def test_not_a_project_offers_to_create_one(tmp_path):
+    target = tmp_path / "fresh"
+
+    async def go():
+        app = create_app(target, is_project=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            from ftd_tui.tui.screens import NewProjectScreen
+
+            await wait_until(pilot, lambda: isinstance(app.screen, NewProjectScreen))
+            await pilot.press("down")  # blank is first; the samples follow
+            await pilot.press("enter")
+            await loaded(pilot)
+            assert (target / "ftd.yaml").exists()
+
+    run(go())

@@ -137,10 +137,22 @@ def read_artifact(root: Path, spec: ArtifactSpec) -> LoadedFile:
     lf.raw = data
     lf.stamp = FileStamp.of(path, data)
     try:
-        lf.text, lf.bom = decode_text(data)
+        text, bom = decode_text(data)
     except YamlError as exc:
         lf.problems.append(make(exc.rule, rel, exc.line, exc.column, exc.message))
         return lf
+    return _parse_into(lf, text, bom)
+
+
+def artifact_from_text(root: Path, spec: ArtifactSpec, rel: str, text: str, bom: bool = False) -> LoadedFile:
+    """An artifact as it stands in an editor buffer (not yet saved): checked like a file."""
+    lf = LoadedFile(spec, rel, root / rel, exists=True)
+    return _parse_into(lf, text, bom)
+
+
+def _parse_into(lf: LoadedFile, text: str, bom: bool) -> LoadedFile:
+    rel, path, spec = lf.rel, lf.abspath, lf.spec
+    lf.text, lf.bom = text, bom
     if not lf.text.strip():
         lf.problems.append(make("FIL005", rel, 1, 1, "the file is empty", "ftd new shows a commented template for every artifact"))
         return lf
@@ -182,6 +194,17 @@ class Project:
         if not (root / SETTINGS_FILE).is_file():
             raise ProjectError(f"{root} is not an ftd project (no {SETTINGS_FILE}); create one with: ftd new {root}")
         return cls(root, {spec.id: read_artifact(root, spec) for spec in ARTIFACTS})
+
+    def overlay(self, buffers: dict[str, str]) -> Project:
+        """This project as the user sees it: unsaved buffers in place of their files."""
+        files = dict(self.files)
+        for artifact_id, text in buffers.items():
+            disk = self.files[artifact_id]
+            lf = artifact_from_text(self.root, disk.spec, disk.rel, text, disk.bom)
+            lf.stamp = disk.stamp  # identity hashes stay those of the saved file
+            lf.problems = [d for d in disk.problems if d.rule == "FIL004"] + lf.problems
+            files[artifact_id] = lf
+        return Project(self.root, files)
 
     def reload(self, artifact_id: str) -> LoadedFile:
         self.files[artifact_id] = read_artifact(self.root, BY_ID[artifact_id])

@@ -1,10 +1,16 @@
-"""The Textual app: a pane per artifact, its diagnostics, and the next step.
+"""The Textual app: a pane per artifact, live validation, exact saves, keyboard first.
 
-Background work never touches widgets: the loader runs in a thread worker and posts a
-ProjectChecked message; the app alone applies it (the Harlequin habit)."""
+Background work never touches widgets: validation runs in a thread worker over a snapshot
+of the buffers and posts ProjectChecked; the app alone applies it (the Harlequin habit).
+Nothing the user typed is lost: every dirty buffer is kept as a draft in the state folder,
+saves are atomic and refuse to overwrite a file that changed on disk, and a crash writes
+drafts before it exits."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,31 +18,72 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal
 from textual.message import Message
-from textual.widgets import Footer, ListItem, ListView, Static, TextArea
+from textual.widgets import ContentSwitcher, Footer, ListItem, ListView, Static, TextArea
 
-from ..core.textsafe import clean_line
+from ..core.diffing import summary
+from ..core.drafts import Draft, DraftStore
+from ..core.project import ARTIFACTS, BY_ID, ConflictError, FileStamp, Project, file_changed, save_atomic
+from ..core.textsafe import clean, clean_line
+from ..core.userconfig import load_user_config, state_dir
+from .screens import Choice, DiffScreen, DraftsScreen, GatesScreen, HelpScreen, NewProjectScreen
+
+HIGHLIGHT_LIMIT = 3000  # lines; tree-sitter re-highlights the whole document per keystroke
+NARROW = 120  # columns below which the side panes collapse
+VALIDATE_DELAY = 0.15  # seconds of quiet typing before diagnostics refresh
+POLL_INTERVAL = 1.0  # seconds between looks at the files on disk
 
 
 @dataclass
 class Snapshot:
-    project: object
+    project: Project
     result: object
     gates: list
+    generation: int
 
 
 class ProjectChecked(Message):
-    def __init__(self, snapshot: Snapshot | None, error: str | None = None) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
-        self.error = error
+
+
+class ArtifactEdited(Message):
+    def __init__(self, artifact_id: str) -> None:
+        super().__init__()
+        self.artifact_id = artifact_id
+
+
+class ArtifactEditor(TextArea):
+    """One artifact's buffer, with what is on disk beside it."""
+
+    def __init__(self, artifact_id: str, text: str, *, language: str | None, bom: bool, stamp: FileStamp | None,
+                 read_only: bool) -> None:
+        super().__init__(text, language=language, soft_wrap=False, show_line_numbers=True, tab_behavior="indent",
+                         read_only=read_only, id=f"editor-{artifact_id}", theme="css")
+        self.indent_width = 2
+        self.artifact_id = artifact_id
+        self.saved_text = text
+        self.bom = bom
+        self.stamp = stamp
+        self.asked_about: FileStamp | None = None  # the disk version we already asked about
+
+    @property
+    def dirty(self) -> bool:
+        return self.text != self.saved_text
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.post_message(ArtifactEdited(self.artifact_id))
 
 
 class ArtifactItem(ListItem):
-    def __init__(self, artifact_id: str, label: Text) -> None:
-        super().__init__(Static(label))
+    def __init__(self, artifact_id: str) -> None:
+        super().__init__(Static(Text(BY_ID[artifact_id].path), classes="label"))
         self.artifact_id = artifact_id
+
+    def set_label(self, label: Text) -> None:
+        self.query_one(".label", Static).update(label)
 
 
 class DiagnosticItem(ListItem):
@@ -47,132 +94,692 @@ class DiagnosticItem(ListItem):
 
 
 SEVERITY_MARK = {"error": ("✗ error", "bold red"), "warning": ("! warn ", "yellow"), "info": ("i info ", "cyan")}
+DEFERRED = {
+    "run_baseline": "The baseline run arrives with the baseline issue; until then F5 does nothing else. "
+                    "Gate 7 stays 'untested'.",
+    "run_critique": "The expert role-play critique arrives with the critique issue; until then F6 does nothing else.",
+}
 
 
 class FtdApp(App):
     TITLE = "ftd"
     CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("r", "reload", "Reload", id="reload-project"),
-        Binding("d", "focus_diagnostics", "Diagnostics", id="focus-diagnostics"),
-        Binding("a", "focus_artifacts", "Artifacts", id="focus-artifacts"),
+        Binding("ctrl+s,f2", "save", "Save", id="save-artifact", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f1,ctrl+g", "help", "Help", id="help", priority=True),
+        Binding("question_mark", "help", "Help", id="help-letter", show=False),
+        Binding("ctrl+p,f9", "command_palette", "Palette", id="command-palette", show=False, priority=True),
+        Binding("colon", "command_palette", "Palette", id="command-palette-letter", show=False),
+        Binding("f3", "toggle_artifacts", "Files", id="toggle-artifacts", priority=True),
+        Binding("f4", "external_editor", "$EDITOR", id="open-in-editor", show=False, priority=True),
+        Binding("f5,ctrl+r", "run_baseline", "Baseline", id="run-baseline", show=False, priority=True),
+        Binding("f6,ctrl+t", "run_critique", "Critique", id="run-critique", show=False, priority=True),
+        Binding("f7", "gates", "Gates", id="show-gates", priority=True),
+        Binding("g", "gates", "Gates", id="show-gates-letter", show=False),
+        Binding("f8", "review", "Review", id="review-mode", show=False, priority=True),
+        Binding("f12,ctrl+o", "maximize_pane", "Maximize", id="maximize-pane", show=False, priority=True),
+        Binding("m", "maximize_pane", "Maximize", id="maximize-pane-letter", show=False),
+        Binding("a", "focus_artifacts", "Artifacts", id="focus-artifacts", show=False),
+        Binding("d", "focus_diagnostics", "Diagnostics", id="focus-diagnostics", show=False),
+        Binding("e", "focus_editor", "Editor", id="focus-editor", show=False),
+        Binding("y", "copy_pane", "Copy", id="copy-pane", show=False),
+        Binding("escape", "back", "Back", id="back", show=False),
     ]
+    # Letter keys are not priority bindings: the editor consumes printable keys, so they act
+    # only when focus is outside an editable editor.
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, is_project: bool = True, theme: str | None = None, review: bool = False) -> None:
         super().__init__()
-        self.root = root
+        self.root = Path(root)
+        self.is_project = is_project
+        self.requested_theme = theme
+        self.start_in_review = review
+        self.project: Project | None = None
         self.snapshot: Snapshot | None = None
         self.current: str | None = None
+        self.editors: dict[str, ArtifactEditor] = {}
+        self.generation = 0
+        self._validate_timer = None
+        self._draft_timers: dict[str, object] = {}
+        self._drafts_offered = False
+        self.config, self.config_problems = load_user_config()
+        self.drafts = DraftStore(state_dir(), self.root)
+        self.review = False
 
+    # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"ftd · {clean_line(self.root.name)} · loading…"), id="status")
-        with Horizontal(id="main"):
-            yield ListView(id="artifacts")
-            with Vertical(id="right"):
-                yield TextArea.code_editor("", read_only=True, id="editor", show_line_numbers=True)
-                yield ListView(id="diagnostics")
+        with Horizontal(id="status"):
+            yield Static(Text("loading…"), id="next")
+            yield Static("", id="dirty")
+            yield Static("", id="meter")  # the token-budget meter lives here
+        with Grid(id="main"):
+            yield ListView(*[ArtifactItem(spec.id) for spec in ARTIFACTS], id="artifacts")
+            with ContentSwitcher(id="editors"):
+                yield Static(Text("Loading the project…"), id="placeholder")
+            yield ListView(id="diagnostics")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load_project()
+        from .themes import DEFAULT_THEME, load_themes
 
+        themes, theme_problems = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        names = {t.name for t in themes} | set(self.available_themes)
+        wanted = self.requested_theme or self.config.theme or DEFAULT_THEME
+        problems = list(self.config_problems) + list(theme_problems)
+        if wanted in names:
+            self.theme = wanted
+        else:
+            problems.append(f"theme '{clean_line(wanted)}' not found; using {DEFAULT_THEME if DEFAULT_THEME in names else self.theme}")
+            if DEFAULT_THEME in names:
+                self.theme = DEFAULT_THEME
+        if self.config.keymap:
+            known = {b.id for b in self._all_bindings() if b.id}
+            unknown = [k for k in self.config.keymap if k not in known]
+            if unknown:
+                problems.append("keymap names unknown binding ids: " + ", ".join(clean_line(u) for u in unknown))
+            self.set_keymap({k: v for k, v in self.config.keymap.items() if k in known})
+        if problems:
+            self.notify("\n".join(problems[:8]) + ("\n…" if len(problems) > 8 else ""), title="Settings problems — using defaults",
+                        severity="warning", timeout=12, markup=False)
+        self._apply_width(self.size.width)
+        if not self.is_project:
+            self.offer_new_project()
+            return
+        self.load_project()
+        self.set_interval(POLL_INTERVAL, self.poll_disk)
+
+    def _all_bindings(self):
+        out = list(self.BINDINGS)
+        for cls in (ArtifactEditor, ListView):
+            out.extend(b for b in getattr(cls, "BINDINGS", []) if isinstance(b, Binding))
+        return out
+
+    def on_resize(self, event) -> None:
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        main = self.query_one("#main")
+        main.set_class(width < NARROW, "narrow")
+
+    # ------------------------------------------------------------------ loading and checking
     @work(thread=True, exclusive=True, group="load")
     def load_project(self) -> None:
+        project = Project.load(self.root)
+        self._check(project, {}, self.generation)
+
+    def _check(self, project: Project, buffers: dict[str, str], generation: int) -> None:
         from ..core.checks import check_project
         from ..core.gates import compute_gates
-        from ..core.project import Project, ProjectError
 
-        try:
-            project = Project.load(self.root)
-            result = check_project(project)
-            snap = Snapshot(project, result, compute_gates(project, result))
-            self.post_message(ProjectChecked(snap))
-        except ProjectError as exc:
-            self.post_message(ProjectChecked(None, str(exc)))
+        view = project.overlay(buffers) if buffers else project
+        result = check_project(view)
+        self.post_message(ProjectChecked(Snapshot(project, result, compute_gates(view, result), generation)))
 
-    def action_reload(self) -> None:
-        self.load_project()
+    @work(thread=True, exclusive=True, group="validate")
+    def validate(self, project: Project, buffers: dict[str, str], generation: int) -> None:
+        self._check(project, buffers, generation)
 
-    def action_focus_diagnostics(self) -> None:
-        self.query_one("#diagnostics").focus()
+    def dirty_buffers(self) -> dict[str, str]:
+        return {aid: ed.text for aid, ed in self.editors.items() if ed.dirty}
 
-    def action_focus_artifacts(self) -> None:
-        self.query_one("#artifacts").focus()
+    def schedule_validation(self) -> None:
+        if self._validate_timer is not None:
+            self._validate_timer.stop()
+        self._validate_timer = self.set_timer(VALIDATE_DELAY, self._start_validation)
+
+    def _start_validation(self) -> None:
+        if self.project is None:
+            return
+        self.generation += 1
+        self.validate(self.project, self.dirty_buffers(), self.generation)
 
     @on(ProjectChecked)
     def apply_snapshot(self, message: ProjectChecked) -> None:
-        status = self.query_one("#status", Static)
-        if message.snapshot is None:
-            status.update(Text(f"ftd · {clean_line(message.error or 'cannot read the project')}", style="bold red"))
-            return
-        from ..core.gates import next_action
-        from ..core.project import ARTIFACTS
+        snap = message.snapshot
+        if snap.generation < self.generation:
+            return  # an older view of the buffers: a newer check is on its way
+        first = self.project is None
+        self.project = snap.project
+        self.snapshot = snap
+        self.refresh_artifact_labels()
+        self.refresh_status()
+        if first:
+            start = "rubric" if self.project.files["rubric"].exists else "settings"
+            self.open_artifact(self.current or start, focus=True)
+            self.offer_drafts()
+            if self.start_in_review:
+                self.action_review()
+        else:
+            self.refresh_diagnostics()
 
-        self.snapshot = snap = message.snapshot
-        status.update(Text("Next: " + clean_line(next_action(snap.gates))))
-        items = []
-        for spec in ARTIFACTS:
-            lf = snap.project.files[spec.id]
-            errors = sum(1 for d in snap.result.diagnostics if d.file == lf.rel and d.severity == "error")
-            if not lf.exists:
-                mark, style = "· missing", "dim"
-            elif errors:
-                mark, style = f"✗ {errors} err", "bold red"
-            else:
-                mark, style = "✓ ok", "green"
-            label = Text()
-            label.append(f"{mark:<10}", style=style)
-            label.append(clean_line(lf.rel))
-            items.append(ArtifactItem(spec.id, label))
-        artifacts = self.query_one("#artifacts", ListView)
-        index = artifacts.index
-        artifacts.clear()
-        artifacts.extend(items)
-        if index is not None:
-            artifacts.index = index
-        self.show_artifact(self.current or "settings")
-        if self.focused is None:
-            artifacts.focus()
-
-    @on(ListView.Highlighted, "#artifacts")
-    def artifact_highlighted(self, event: ListView.Highlighted) -> None:
-        if isinstance(event.item, ArtifactItem):
-            self.show_artifact(event.item.artifact_id)
-
-    def show_artifact(self, artifact_id: str) -> None:
+    def refresh_artifact_labels(self) -> None:
         if self.snapshot is None:
             return
-        self.current = artifact_id
-        lf = self.snapshot.project.files[artifact_id]
-        editor = self.query_one("#editor", TextArea)
-        editor.language = "yaml" if lf.spec.kind == "yaml" else "markdown"
-        editor.text = lf.text if lf.text is not None else ""
-        editor.border_title = clean_line(lf.rel)
-        diags = self.query_one("#diagnostics", ListView)
-        diags.clear()
+        snap = self.snapshot
+        for item in self.query(ArtifactItem):
+            lf = snap.project.files[item.artifact_id]
+            ed = self.editors.get(item.artifact_id)
+            errors = sum(1 for d in snap.result.diagnostics if d.file == lf.rel and d.severity == "error")
+            warnings = sum(1 for d in snap.result.diagnostics if d.file == lf.rel and d.severity == "warning")
+            if not lf.exists and not (ed and ed.dirty):
+                mark, style = "–", "dim"
+            elif errors:
+                mark, style = f"✗{errors}", "bold red"
+            elif warnings:
+                mark, style = f"!{warnings}", "yellow"
+            else:
+                mark, style = "✓", "green"
+            label = Text(no_wrap=True, overflow="ellipsis")
+            label.append("●" if ed and ed.dirty else " ", style="bold yellow")
+            label.append(f"{mark:<4}", style=style)
+            label.append(clean_line(lf.rel))
+            if not lf.exists:
+                label.append(" (missing)", style="dim")
+            item.set_label(label)
+
+    def refresh_status(self) -> None:
+        from ..core.gates import next_action
+
+        if self.snapshot is not None:
+            self.query_one("#next", Static).update(Text("Next: " + clean_line(next_action(self.snapshot.gates))))
+        ed = self.editors.get(self.current or "")
+        dirty = self.query_one("#dirty", Static)
+        n_dirty = sum(1 for e in self.editors.values() if e.dirty)
+        if ed is not None and ed.dirty:
+            dirty.update(Text(f" ● modified ({n_dirty} unsaved) ", style="bold yellow"))
+        elif n_dirty:
+            dirty.update(Text(f" {n_dirty} unsaved ", style="yellow"))
+        elif ed is not None:
+            dirty.update(Text(" saved ", style="green"))
+        else:
+            dirty.update("")
+        if self.review:
+            dirty.update(Text(" REVIEW · read-only ", style="bold reverse"))
+
+    def refresh_diagnostics(self) -> None:
+        if self.snapshot is None or self.current is None:
+            return
+        lf = self.snapshot.project.files[self.current]
+        lv = self.query_one("#diagnostics", ListView)
         found = [d for d in self.snapshot.result.diagnostics if d.file == lf.rel]
-        diags.border_title = f"{len(found)} finding(s)"
+        index = lv.index
+        lv.clear()
+        lv.border_title = Text(f"{len(found)} finding(s) · {clean_line(lf.rel)}")
+        items = []
         for d in found:
             word, style = SEVERITY_MARK[d.severity]
             label = Text()
             label.append(word, style=style)
             label.append(f" {d.line}:{d.column} {d.rule} ", style="dim")
             label.append(clean_line(d.message))
-            diags.append(DiagnosticItem(d.line, d.column, label))
+            if d.hint:
+                label.append("\n        " + clean_line(d.hint), style="dim")
+            items.append(DiagnosticItem(d.line, d.column, label))
+        if not items:
+            items.append(ListItem(Static(Text("no findings", style="green"))))
+        lv.extend(items)
+        if index is not None and index < len(items):
+            lv.index = index
+
+    # ------------------------------------------------------------------ opening artifacts
+    def open_artifact(self, artifact_id: str, *, focus: bool = False) -> None:
+        if self.project is None:
+            return
+        lf = self.project.files[artifact_id]
+        editor = self.editors.get(artifact_id)
+        switcher = self.query_one("#editors", ContentSwitcher)
+        if editor is None:
+            unreadable = lf.exists and lf.text is None
+            text = lf.text if lf.text is not None else ""
+            lines = text.count("\n") + 1
+            language = ("yaml" if lf.spec.kind == "yaml" else "markdown") if lines <= HIGHLIGHT_LIMIT else None
+            editor = ArtifactEditor(artifact_id, text, language=language, bom=lf.bom, stamp=lf.stamp,
+                                    read_only=unreadable or self.review)
+            title = Text(clean_line(lf.rel))
+            if language is None:
+                title.append(f"  (highlighting off past {HIGHLIGHT_LIMIT:,} lines)", style="dim")
+            if unreadable:
+                title.append("  (cannot be edited here: see its findings)", style="bold red")
+            elif not lf.exists:
+                title.append("  (new file: saving creates it)", style="dim")
+            editor.border_title = title
+            self.editors[artifact_id] = editor
+            switcher.mount(editor)
+        self.current = artifact_id
+        switcher.current = editor.id
+        lv = self.query_one("#artifacts", ListView)
+        for i, item in enumerate(lv.children):
+            if isinstance(item, ArtifactItem) and item.artifact_id == artifact_id and lv.index != i:
+                lv.index = i
+        self.refresh_diagnostics()
+        self.refresh_status()
+        if focus:
+            editor.focus()
+
+    @on(ListView.Selected, "#artifacts")
+    def artifact_selected(self, event: ListView.Selected) -> None:
+        if isinstance(event.item, ArtifactItem):
+            self.open_artifact(event.item.artifact_id, focus=True)
+
+    @on(ListView.Highlighted, "#artifacts")
+    def artifact_highlighted(self, event: ListView.Highlighted) -> None:
+        if isinstance(event.item, ArtifactItem) and event.item.artifact_id != self.current and self.project is not None:
+            self.open_artifact(event.item.artifact_id)
 
     @on(ListView.Selected, "#diagnostics")
     def jump_to(self, event: ListView.Selected) -> None:
-        if isinstance(event.item, DiagnosticItem):
-            editor = self.query_one("#editor", TextArea)
-            editor.move_cursor((event.item.line - 1, event.item.column - 1), center=True)
+        if isinstance(event.item, DiagnosticItem) and self.current in self.editors:
+            editor = self.editors[self.current]
+            editor.move_cursor((event.item.line - 1, max(0, event.item.column - 1)), center=True)
             editor.focus()
 
+    # ------------------------------------------------------------------ editing
+    @on(ArtifactEdited)
+    def artifact_edited(self, message: ArtifactEdited) -> None:
+        self.refresh_status()
+        self.refresh_artifact_labels()
+        self.schedule_validation()
+        self.schedule_draft(message.artifact_id)
 
-def create_app(root: Path) -> FtdApp:
-    return FtdApp(root)
+    def schedule_draft(self, artifact_id: str) -> None:
+        if not self.config.drafts:
+            return
+        timer = self._draft_timers.get(artifact_id)
+        if timer is not None:
+            timer.stop()
+        self._draft_timers[artifact_id] = self.set_timer(self.config.draft_interval_s, lambda: self.write_draft(artifact_id))
+
+    def write_draft(self, artifact_id: str) -> None:
+        ed = self.editors.get(artifact_id)
+        if ed is None or self.project is None:
+            return
+        if ed.dirty:
+            try:
+                self.drafts.save(artifact_id, self.project.files[artifact_id].rel,
+                                 ed.stamp.sha256 if ed.stamp else None, ed.text)
+            except OSError as exc:
+                self.notify(f"could not keep a draft: {exc.strerror or exc}", severity="error", markup=False)
+        else:
+            self.drafts.discard(artifact_id)
+
+    def write_all_drafts(self) -> None:
+        for aid, ed in self.editors.items():
+            if ed.dirty:
+                self.write_draft(aid)
+
+    def action_save(self) -> None:
+        if self.review:
+            self.notify("review mode is read-only (F8 leaves it)", markup=False)
+            return
+        if self.current is None or self.current not in self.editors:
+            return
+        self.save_artifact(self.current)
+
+    def save_artifact(self, artifact_id: str, *, force: bool = False) -> bool:
+        ed = self.editors[artifact_id]
+        lf = self.project.files[artifact_id]
+        if ed.read_only:
+            self.notify(f"{lf.rel} cannot be saved from here", severity="warning", markup=False)
+            return False
+        data = (("\ufeff" if ed.bom else "") + ed.text).encode("utf-8")
+        try:
+            stamp = save_atomic(lf.abspath, data, None if force else ed.stamp, create=force or ed.stamp is None)
+        except ConflictError:
+            self.resolve_conflict(artifact_id)
+            return False
+        except OSError as exc:
+            self.notify(f"could not save {lf.rel}: {exc.strerror or exc}. Your text is kept (draft).", severity="error",
+                        markup=False)
+            self.write_draft(artifact_id)
+            return False
+        ed.saved_text = ed.text
+        ed.stamp = stamp
+        ed.asked_about = None
+        self.drafts.discard(artifact_id)
+        self.project.reload(artifact_id)
+        self.notify(f"saved {lf.rel}", timeout=3, markup=False)
+        self.refresh_status()
+        self.refresh_artifact_labels()
+        self.schedule_validation()
+        return True
+
+    # ------------------------------------------------------------------ outside edits
+    def poll_disk(self) -> None:
+        if self.project is None:
+            return
+        changed = False
+        for spec in ARTIFACTS:
+            lf = self.project.files[spec.id]
+            ed = self.editors.get(spec.id)
+            stamp = ed.stamp if ed is not None else lf.stamp
+            exists_now = lf.abspath.exists() or any((self.root / a).exists() for a in spec.aliases)
+            if stamp is None and not exists_now:
+                continue
+            if stamp is not None and not file_changed(lf.abspath, stamp):
+                continue
+            if stamp is None and exists_now and lf.exists:
+                continue
+            new = self.project.reload(spec.id)
+            changed = True
+            if ed is None:
+                continue
+            if not ed.dirty:
+                self.reload_editor(ed, new, announce=True)
+            elif new.stamp != ed.asked_about:
+                ed.asked_about = new.stamp
+                self.resolve_conflict(spec.id)
+        if changed:
+            self.schedule_validation()
+
+    def reload_editor(self, ed: ArtifactEditor, lf, *, announce: bool) -> None:
+        cursor, scroll = ed.cursor_location, ed.scroll_offset
+        text = lf.text if lf.text is not None else ""
+        ed.load_text(text)
+        ed.saved_text = text
+        ed.stamp = lf.stamp
+        ed.bom = lf.bom
+        ed.asked_about = None
+        last = max(0, ed.document.line_count - 1)
+        ed.move_cursor((min(cursor[0], last), cursor[1]))
+        ed.scroll_to(scroll.x, scroll.y, animate=False)
+        self.drafts.discard(ed.artifact_id)
+        if announce:
+            what = "deleted on disk" if not lf.exists else "changed on disk"
+            self.notify(f"reloaded {lf.rel}: {what}", timeout=4, markup=False)
+        self.refresh_status()
+        self.refresh_artifact_labels()
+
+    def resolve_conflict(self, artifact_id: str) -> None:
+        ed = self.editors[artifact_id]
+        lf = self.project.files[artifact_id]
+        disk = lf.abspath.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff") if lf.abspath.exists() else ""
+
+        def answered(choice: str | None) -> None:
+            if choice == "diff":
+                self.push_screen(DiffScreen(f"{lf.rel}: on disk → yours", disk, ed.text, "on disk", "yours"),
+                                 lambda _: self.resolve_conflict(artifact_id))
+            elif choice == "theirs":
+                self.reload_editor(ed, self.project.reload(artifact_id), announce=False)
+                self.notify(f"took the version on disk of {lf.rel}", markup=False)
+                self.schedule_validation()
+            elif choice == "mine":
+                # the next save replaces what is on disk, knowingly
+                ed.stamp = FileStamp.of(lf.abspath, lf.abspath.read_bytes()) if lf.abspath.exists() else None
+                self.notify(f"kept your version of {lf.rel}; saving will replace the one on disk", markup=False)
+
+        self.push_screen(Choice(f"{lf.rel} changed on disk while you had unsaved edits.",
+                                [("mine", "Keep mine", "k"), ("theirs", "Take theirs", "t"), ("diff", "Show diff", "d")],
+                                f"yours: {summary(disk, ed.text)} compared with the file"), answered)
+
+    # ------------------------------------------------------------------ drafts
+    def offer_drafts(self) -> None:
+        if self._drafts_offered or self.project is None:
+            return
+        self._drafts_offered = True
+        items = []
+        for draft in self.drafts.load_all():
+            if draft.artifact_id not in BY_ID:
+                continue
+            lf = self.project.files[draft.artifact_id]
+            disk = lf.text or ""
+            if draft.text == disk:
+                self.drafts.discard(draft.artifact_id)
+                continue
+            moved_on = (lf.stamp.sha256 if lf.stamp else None) != draft.base_sha256
+            items.append((draft, moved_on, summary(disk, draft.text), disk))
+        if items:
+            self.push_screen(DraftsScreen(items, self.restore_draft, lambda d: self.drafts.discard(d.artifact_id)))
+
+    def restore_draft(self, draft: Draft) -> None:
+        self.open_artifact(draft.artifact_id)
+        ed = self.editors[draft.artifact_id]
+        ed.load_text(draft.text)  # the saved text stays the file's: the buffer is dirty again
+        self.notify(f"restored your draft of {draft.rel}; ctrl+s saves it", markup=False)
+        self.refresh_status()
+        self.refresh_artifact_labels()
+        self.schedule_validation()
+
+    # ------------------------------------------------------------------ quitting and crashing
+    async def action_quit(self) -> None:
+        dirty = [aid for aid, ed in self.editors.items() if ed.dirty]
+        if not dirty:
+            self.exit()
+            return
+        names = ", ".join(self.project.files[a].rel for a in dirty)
+
+        def answered(choice: str | None) -> None:
+            if choice == "save":
+                if all(self.save_artifact(a) for a in dirty):
+                    self.exit()
+            elif choice == "discard":
+                for a in dirty:
+                    self.drafts.discard(a)
+                self.exit()
+
+        self.push_screen(Choice(f"Unsaved changes in {names}.",
+                                [("save", "Save all and quit", "s"), ("discard", "Quit without saving", "x"),
+                                 ("cancel", "Cancel", "c")]), answered)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's crash screen prints local variables: in a shared tmux everyone would see
+        # them. One plain line on screen; the redacted traceback in a file; drafts first.
+        from ..core.redact import redact, write_crash_report
+
+        try:
+            self.write_all_drafts()
+        except Exception:
+            pass
+        try:
+            path = write_crash_report(error, state_dir() / "crashes")
+            where = f"details: {path}"
+        except OSError:
+            where = "the crash report could not be written"
+        line = redact(clean_line(f"ftd stopped on an internal error ({type(error).__name__}). "
+                                 f"Unsaved work is kept as drafts; {where}"))
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self._exit_renderables.append(Text(line))
+        self._close_messages_no_wait()
+
+    # ------------------------------------------------------------------ actions
+    def action_help(self) -> None:
+        focused = self.focused
+        pane = {ArtifactEditor: "the editor", ListView: "a list"}.get(type(focused), "ftd")
+        if isinstance(focused, ListView):
+            pane = "the artifact list" if focused.id == "artifacts" else "the findings"
+        rows = []
+        if isinstance(focused, ArtifactEditor):
+            rows = [("type", "edit; 2-space indent, Tab indents", ""), ("ctrl+z / ctrl+y", "undo / redo", ""),
+                    ("ctrl+x / ctrl+c / ctrl+v", "cut / copy (OSC 52) / paste", ""),
+                    ("ctrl+s, F2", "save exactly what you see, atomically", "save-artifact")]
+        elif isinstance(focused, ListView) and focused.id == "artifacts":
+            rows = [("↑ ↓", "choose an artifact", ""), ("Enter", "edit it", "")]
+        elif isinstance(focused, ListView):
+            rows = [("↑ ↓", "choose a finding", ""), ("Enter", "jump to its line in the editor", "")]
+        app_rows = []
+        for b in self.BINDINGS:
+            keys = ", ".join(self.get_key_display(Binding(k.strip(), b.action)) for k in self._keys_for(b))
+            app_rows.append((keys, b.description or b.action, b.id or ""))
+        self.push_screen(HelpScreen(f"Help — {pane}",
+                                    "Letters (g, m, a, d, e, y, ?, :) work outside the editor. Every action is also in the "
+                                    "palette (ctrl+p, F9, or : outside the editor).",
+                                    [(f"In {pane}", rows), ("Everywhere", app_rows)]))
+
+    def _keys_for(self, binding: Binding) -> list[str]:
+        keymap = getattr(self, "_keymap", {}) or {}
+        keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+        return [k for k in keys.split(",") if k.strip()]
+
+    def action_run_baseline(self) -> None:
+        self.notify(DEFERRED["run_baseline"], title="Baseline: not yet available", severity="warning", timeout=6, markup=False)
+
+    def action_run_critique(self) -> None:
+        self.notify(DEFERRED["run_critique"], title="Critique: not yet available", severity="warning", timeout=6, markup=False)
+
+    def action_gates(self) -> None:
+        if self.snapshot is None:
+            return
+
+        def opened(artifact_id: str | None) -> None:
+            if artifact_id:
+                self.open_artifact(artifact_id, focus=True)
+
+        self.push_screen(GatesScreen(self.snapshot.gates), opened)
+
+    def action_review(self) -> None:
+        from .review import ReviewScreen
+
+        if self.snapshot is None:
+            return
+        self.review = True
+        for ed in self.editors.values():
+            ed.read_only = True
+        self.refresh_status()
+
+        def left(_: object) -> None:
+            self.review = False
+            for aid, ed in self.editors.items():
+                lf = self.project.files[aid]
+                ed.read_only = lf.exists and lf.text is None
+            self.refresh_status()
+
+        self.push_screen(ReviewScreen(self), left)
+
+    def action_toggle_artifacts(self) -> None:
+        lv = self.query_one("#artifacts")
+        main = self.query_one("#main")
+        if main.has_class("narrow"):
+            main.toggle_class("show-artifacts")
+            if main.has_class("show-artifacts"):
+                lv.focus()
+        else:
+            main.toggle_class("hide-artifacts")
+
+    def action_maximize_pane(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        target = self.focused
+        while target is not None and target.parent is not None and target.id not in ("artifacts", "diagnostics") \
+                and not isinstance(target, ArtifactEditor):
+            target = target.parent
+        if target is not None:
+            self.screen.maximize(target, container=False)
+
+    def action_focus_artifacts(self) -> None:
+        main = self.query_one("#main")
+        if main.has_class("narrow"):
+            main.add_class("show-artifacts")
+        self.query_one("#artifacts").focus()
+
+    def action_focus_diagnostics(self) -> None:
+        self.query_one("#diagnostics").focus()
+
+    def action_focus_editor(self) -> None:
+        if self.current in self.editors:
+            self.editors[self.current].focus()
+
+    def action_back(self) -> None:
+        main = self.query_one("#main")
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        elif main.has_class("show-artifacts"):
+            main.remove_class("show-artifacts")
+            self.action_focus_editor()
+        elif not isinstance(self.focused, ArtifactEditor):
+            self.action_focus_editor()
+
+    def action_copy_pane(self) -> None:
+        focused = self.focused
+        if isinstance(focused, TextArea):
+            text = focused.selected_text or focused.text
+        elif isinstance(focused, ListView):
+            text = "\n".join(str(item.query_one(Static).render()) for item in focused.children)
+        else:
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"copied {len(text):,} characters to the clipboard (OSC 52)", timeout=3, markup=False)
+
+    def action_external_editor(self) -> None:
+        if self.current is None or self.project is None:
+            return
+        ed = self.editors.get(self.current)
+        lf = self.project.files[self.current]
+        if ed is not None and ed.dirty and not self.save_artifact(self.current):
+            return
+        editor = self.config.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with self.suspend():
+                subprocess.call([*shlex.split(editor), str(lf.abspath)])
+        except Exception as exc:  # SuspendNotSupported under test drivers and some terminals
+            self.notify(f"cannot hand the terminal to {editor}: {type(exc).__name__}", severity="error", markup=False)
+            return
+        self.poll_disk()
+
+    def action_revert(self) -> None:
+        if self.current in self.editors:
+            ed = self.editors[self.current]
+            self.reload_editor(ed, self.project.reload(self.current), announce=False)
+            self.notify(f"reverted {self.project.files[self.current].rel} to the file on disk", markup=False)
+            self.schedule_validation()
+
+    def action_diff_with_disk(self) -> None:
+        if self.current in self.editors:
+            ed = self.editors[self.current]
+            lf = self.project.files[self.current]
+            self.push_screen(DiffScreen(f"{lf.rel}: on disk → editor", ed.saved_text, ed.text, "on disk", "editor"))
+
+    # ------------------------------------------------------------------ a folder that is not a project
+    def offer_new_project(self) -> None:
+        from ..core.templates import create_project, template_names
+
+        descriptions = {"wellbeing-coaching": "text-based wellbeing coaching (the published example's domain)",
+                        "software-support": "customer support for a SaaS product",
+                        "math-tutoring": "math tutoring for teenagers", "blank": "empty files with commented guidance"}
+        choices = [(n, descriptions.get(n, "")) for n in template_names()]
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                self.exit()
+                return
+            target = self.root if not self.root.exists() or not any(self.root.iterdir()) else self.root / name
+            try:
+                create_project(target, name)
+            except Exception as exc:
+                self.notify(clean_line(str(exc)), severity="error", markup=False)
+                self.offer_new_project()
+                return
+            self.root = target
+            self.drafts = DraftStore(state_dir(), self.root)
+            self.is_project = True
+            self.notify(f"created {target} from '{name}'", markup=False)
+            self.load_project()
+            self.set_interval(POLL_INTERVAL, self.poll_disk)
+
+        self.push_screen(NewProjectScreen(str(self.root), choices), chosen)
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        from .commands import ftd_system_commands
+
+        yield from ftd_system_commands(self)
 
 
-def run(root: Path) -> int:
-    create_app(root).run()
-    return 0
+def create_app(root: Path, *, is_project: bool = True, theme: str | None = None, review: bool = False) -> FtdApp:
+    return FtdApp(root, is_project=is_project, theme=theme, review=review)
+
+
+def run(root: Path, *, is_project: bool = True, theme: str | None = None, review: bool = False) -> int:
+    app = create_app(root, is_project=is_project, theme=theme, review=review)
+    app.run()
+    return app.return_code or 0
+
+
+__all__ = ["FtdApp", "create_app", "run", "clean"]

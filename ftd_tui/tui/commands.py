@@ -1,0 +1,29 @@
+"""Every action in the command palette, including "Open: <artifact>" for each artifact."""
+
+from __future__ import annotations
+
+from textual.app import SystemCommand
+
+from ..core.project import ARTIFACTS
+
+
+def ftd_system_commands(app):
+    for spec in ARTIFACTS:
+        yield SystemCommand(f"Open: {spec.title}", f"edit {spec.path}",
+                            lambda aid=spec.id: app.open_artifact(aid, focus=True))
+    actions = [
+        ("Save", "write the editor's text to disk, atomically (ctrl+s, F2)", app.action_save),
+        ("Gates", "the seven steps and done, with reasons and next steps (F7, g)", app.action_gates),
+        ("Review mode", "read-only, single-letter browsing for shared tmux sessions (F8)", app.action_review),
+        ("Maximize pane", "toggle the focused pane full screen (F12, ctrl+o, m)", app.action_maximize_pane),
+        ("Toggle artifact list", "show or hide the list of artifacts (F3)", app.action_toggle_artifacts),
+        ("Open in $EDITOR", "save, then edit the file in your own editor (F4)", app.action_external_editor),
+        ("Compare with disk", "diff of the editor against the file on disk", app.action_diff_with_disk),
+        ("Revert to disk", "drop the editor's changes and reload the file", app.action_revert),
+        ("Copy pane", "copy the selection or the focused pane (OSC 52) (y)", app.action_copy_pane),
+        ("Run baseline", "evaluate the base model (F5, ctrl+r) — arrives with later work", app.action_run_baseline),
+        ("Run expert critique", "role-play critique of this artifact (F6, ctrl+t) — arrives with later work", app.action_run_critique),
+        ("Help", "keys of the focused pane (F1, ctrl+g, ?)", app.action_help),
+    ]
+    for title, help_text, callback in actions:
+        yield SystemCommand(title, help_text, callback)
