@@ -27,9 +27,7 @@ def editor(app):
 
 
 def findings(app) -> list[str]:
-    from ftd_tui.tui.app import DiagnosticItem
-
-    return [str(i.query_one("Static").render()) for i in app.query(DiagnosticItem)]
+    return app.findings_shown()
 
 
 def run(coro):

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from apphelp import editor, findings, loaded, run, wait_until
-from ftd_tui.tui.app import ArtifactItem, create_app
+from ftd_tui.tui.app import create_app
 from helpers import write, yset
 
 
@@ -34,12 +34,12 @@ def test_loads_lists_artifacts_and_leads_with_the_next_step(sample):
         app = create_app(root)
         async with app.run_test(size=(160, 48)) as pilot:
             await loaded(pilot)
-            ids = [i.artifact_id for i in app.query(ArtifactItem)]
+            ids = list(app.artifact_labels())
             assert ids[:3] == ["settings", "model-choice", "taxonomy"]
-            labels = [str(i.query_one(".label").render()) for i in app.query(ArtifactItem)]
+            labels = list(app.artifact_labels().values())
             assert any(l.startswith(" ✓") and "config/rubric.yaml" in l for l in labels)
             assert any(l.startswith(" –") and "base-model-eval-results.md (missing)" in l for l in labels)
-            assert str(app.query_one("#next").render()).startswith("Next: Step 7")
+            assert str(app.query_one("#next").render()).startswith("Next · step 7: run the baseline")
             assert app.current == "rubric" and not app.query_one("#main").has_class("narrow")
 
     run(go())
@@ -61,8 +61,7 @@ def test_typing_marks_dirty_and_diagnostics_follow(sample):
             assert ed.dirty
             assert "modified" in str(app.query_one("#dirty").render())
             await wait_until(pilot, lambda: any("RUB016" in f for f in findings(app)), what="RUB016 listed")
-            labels = {i.artifact_id: str(i.query_one(".label").render()) for i in app.query(ArtifactItem)}
-            assert labels["rubric"].startswith("●✗1")
+            assert app.artifact_labels()["rubric"].startswith("●✗1")
             # the file on disk is untouched until a save
             assert "pass_threshold: 0.80" in (root / "config/rubric.yaml").read_text()
 

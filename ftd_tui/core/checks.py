@@ -51,7 +51,7 @@ def check_project(project: Project) -> CheckResult:
     diags: list[Diagnostic] = []
     facts: dict[str, Any] = {}
     for spec in ARTIFACTS:
-        lf = project.files[spec.id]
+        lf = project.files[spec.id].ensure_parsed()
         diags.extend(lf.problems)
         if not lf.exists and spec.required:
             diags.append(make("FIL001", spec.path, 1, 1, f"{spec.title} is missing ({spec.path})",

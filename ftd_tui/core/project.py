@@ -88,6 +88,16 @@ class LoadedFile:
         return self.yaml.data if self.yaml is not None else None
 
     @property
+    def parsed(self) -> bool:
+        return self.yaml is not None or self.md is not None or self.text is None or bool(self.problems)
+
+    def ensure_parsed(self) -> LoadedFile:
+        """Files read text-only for a first frame are parsed before anything checks them."""
+        if not self.parsed:
+            _parse_into(self, self.text, self.bom)
+        return self
+
+    @property
     def readable(self) -> bool:
         return self.exists and not any(d.severity == "error" for d in self.problems)
 
@@ -105,7 +115,7 @@ def find_root(start: Path) -> Path:
     raise ProjectError(f"{start} is not an ftd project (no {SETTINGS_FILE} here or above); create one with: ftd new {start}")
 
 
-def read_artifact(root: Path, spec: ArtifactSpec) -> LoadedFile:
+def read_artifact(root: Path, spec: ArtifactSpec, *, parse: bool = True) -> LoadedFile:
     rel = spec.path
     path = root / rel
     used_alias = None
@@ -140,6 +150,9 @@ def read_artifact(root: Path, spec: ArtifactSpec) -> LoadedFile:
         text, bom = decode_text(data)
     except YamlError as exc:
         lf.problems.append(make(exc.rule, rel, exc.line, exc.column, exc.message))
+        return lf
+    if not parse:  # the text alone, for a first frame; checks come from a full load
+        lf.text, lf.bom = text, bom
         return lf
     return _parse_into(lf, text, bom)
 
@@ -184,7 +197,7 @@ class Project:
         self.files = files
 
     @classmethod
-    def load(cls, path: Path | str, *, search_parents: bool = False) -> Project:
+    def load(cls, path: Path | str, *, search_parents: bool = False, parse: bool = True) -> Project:
         p = Path(path)
         if not p.exists():
             raise ProjectError(f"{p} does not exist")
@@ -193,7 +206,7 @@ class Project:
         root = find_root(p) if search_parents else p.resolve()
         if not (root / SETTINGS_FILE).is_file():
             raise ProjectError(f"{root} is not an ftd project (no {SETTINGS_FILE}); create one with: ftd new {root}")
-        return cls(root, {spec.id: read_artifact(root, spec) for spec in ARTIFACTS})
+        return cls(root, {spec.id: read_artifact(root, spec, parse=parse) for spec in ARTIFACTS})
 
     def overlay(self, buffers: dict[str, str]) -> Project:
         """This project as the user sees it: unsaved buffers in place of their files."""

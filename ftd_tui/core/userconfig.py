@@ -19,55 +19,7 @@ from .diagnostics import Diagnostic
 from .textsafe import clean, clean_line
 from .yamldoc import MAX_BYTES, YamlDocument, YamlError
 
-# --------------------------------------------------------------------------- folders
-
-
-def _home() -> Path:
-    try:
-        return Path.home()
-    except RuntimeError:  # no HOME and no passwd entry (some containers)
-        return Path(os.path.expanduser("~"))
-
-
-def _dir(own: str, xdg: str, fallback: str) -> Path:
-    value = os.environ.get(own, "")
-    if value:
-        return Path(value).expanduser()
-    # The XDG spec says a relative value is invalid and must be ignored.
-    value = os.environ.get(xdg, "")
-    if value and os.path.isabs(value):
-        return Path(value) / "ftd"
-    return _home() / fallback / "ftd"
-
-
-def config_dir() -> Path:
-    return _dir("FTD_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")
-
-
-def state_dir() -> Path:
-    return _dir("FTD_STATE_DIR", "XDG_STATE_HOME", ".local/state")
-
-
-def cache_dir() -> Path:
-    return _dir("FTD_CACHE_DIR", "XDG_CACHE_HOME", ".cache")
-
-
-def config_file() -> Path:
-    return config_dir() / "config.yaml"
-
-
-def locations() -> dict[str, Path]:
-    """What `ftd --where` prints. The built-in themes folder belongs to the tui layer,
-    so the caller adds it."""
-    state = state_dir()
-    return {
-        "config file": config_file(),
-        "themes (user)": config_dir() / "themes",
-        "state": state,
-        "drafts": state / "drafts",
-        "crash reports": state / "crashes",
-        "cache": cache_dir(),
-    }
+from .userdirs import cache_dir, config_dir, config_file, locations, problem, state_dir  # noqa: F401
 
 
 # --------------------------------------------------------------------------- reading YAML files
@@ -75,10 +27,6 @@ def locations() -> dict[str, Path]:
 # schema_errors needs a registered rule id; it never reaches the user (messages are
 # plain text), so borrow the generic "wrong type" rule.
 _SCHEMA_RULE = "SET001"
-
-
-def problem(file: Path | str, line: int, column: int, message: str) -> str:
-    return f"{clean_line(str(file))}:{line}:{column}: {clean_line(message)}"
 
 
 def _as_problem(d: Diagnostic) -> str:

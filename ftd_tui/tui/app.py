@@ -9,6 +9,7 @@ drafts before it exits."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Footer, ListItem, ListView, Static, TextArea
+from textual.widgets import ContentSwitcher, Footer, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
 
 from ..core.diffing import summary
 from ..core.drafts import Draft, DraftStore
 from ..core.project import ARTIFACTS, BY_ID, ConflictError, FileStamp, Project, file_changed, save_atomic
 from ..core.textsafe import clean, clean_line
-from ..core.userconfig import load_user_config, state_dir
+from ..core.userdirs import load_prefs, state_dir
 from .screens import Choice, DiffScreen, DraftsScreen, GatesScreen, HelpScreen, NewProjectScreen
 
 HIGHLIGHT_LIMIT = 3000  # lines; tree-sitter re-highlights the whole document per keystroke
@@ -55,42 +57,53 @@ class ArtifactEdited(Message):
         self.artifact_id = artifact_id
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _picture(m: re.Match) -> str:
+    code = ord(m.group(0))
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ … ␟ (␛ for ESC)
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
 class ArtifactEditor(TextArea):
     """One artifact's buffer, with what is on disk beside it."""
 
     def __init__(self, artifact_id: str, text: str, *, language: str | None, bom: bool, stamp: FileStamp | None,
                  read_only: bool) -> None:
-        super().__init__(text, language=language, soft_wrap=False, show_line_numbers=True, tab_behavior="indent",
+        # built empty, then loaded: TextArea's constructor re-wraps its text several times
+        # (~20 ms on a 2,400-line rubric against ~7 ms for one load)
+        super().__init__("", language=language, soft_wrap=False, show_line_numbers=True, tab_behavior="indent",
                          read_only=read_only, id=f"editor-{artifact_id}", theme="css")
+        self.load_text(text)
         self.indent_width = 2
         self.artifact_id = artifact_id
         self.saved_text = text
         self.bom = bom
         self.stamp = stamp
         self.asked_about: FileStamp | None = None  # the disk version we already asked about
+        self.deferred_language: str | None = None
 
     @property
     def dirty(self) -> bool:
         return self.text != self.saved_text
 
+    def render_line(self, y: int):
+        # The document keeps every byte (what is saved is what was read), but a control
+        # character must never reach the terminal: an OSC 52 in a prompt file could rewrite
+        # the clipboard. Show each as its Unicode control picture instead.
+        strip = super().render_line(y)
+        if not any(_CONTROL.search(seg.text) for seg in strip if not seg.control):
+            return strip
+        from rich.segment import Segment
+        from textual.strip import Strip
+
+        safe = Strip([Segment(_CONTROL.sub(_picture, seg.text), seg.style) for seg in strip if not seg.control])
+        return safe.crop(0, self.size.width)
+
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self.post_message(ArtifactEdited(self.artifact_id))
-
-
-class ArtifactItem(ListItem):
-    def __init__(self, artifact_id: str) -> None:
-        super().__init__(Static(Text(BY_ID[artifact_id].path), classes="label"))
-        self.artifact_id = artifact_id
-
-    def set_label(self, label: Text) -> None:
-        self.query_one(".label", Static).update(label)
-
-
-class DiagnosticItem(ListItem):
-    def __init__(self, line: int, column: int, label: Text) -> None:
-        super().__init__(Static(label))
-        self.line = line
-        self.column = column
 
 
 SEVERITY_MARK = {"error": ("✗ error", "bold red"), "warning": ("! warn ", "yellow"), "info": ("i info ", "cyan")}
@@ -103,7 +116,7 @@ DEFERRED = {
 
 class FtdApp(App):
     TITLE = "ftd"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
@@ -145,38 +158,46 @@ class FtdApp(App):
         self._validate_timer = None
         self._draft_timers: dict[str, object] = {}
         self._drafts_offered = False
-        self.config, self.config_problems = load_user_config()
+        self.config, self.config_problems = load_prefs()
         self.drafts = DraftStore(state_dir(), self.root)
         self.review = False
+        self.ready = False
+        self.shown_findings: list = []
+        self.theme_problems = self._choose_theme()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="status"):
-            yield Static(Text("loading…"), id="next")
+            yield Static(Text("Next · checking the project…"), id="next")
             yield Static("", id="dirty")
             yield Static("", id="meter")  # the token-budget meter lives here
         with Grid(id="main"):
-            yield ListView(*[ArtifactItem(spec.id) for spec in ARTIFACTS], id="artifacts")
+            yield OptionList(*[Option(Text(spec.path), id=spec.id) for spec in ARTIFACTS], id="artifacts")
             with ContentSwitcher(id="editors"):
                 yield Static(Text("Loading the project…"), id="placeholder")
-            yield ListView(id="diagnostics")
+            yield OptionList(id="diagnostics")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def _choose_theme(self) -> list[str]:
+        """Register the themes and pick one before the stylesheet is first built: switching
+        later would rebuild every style (tens of milliseconds at start-up)."""
         from .themes import DEFAULT_THEME, load_themes
 
-        themes, theme_problems = load_themes()
+        themes, problems = load_themes()
         for theme in themes:
             self.register_theme(theme)
         names = {t.name for t in themes} | set(self.available_themes)
         wanted = self.requested_theme or self.config.theme or DEFAULT_THEME
-        problems = list(self.config_problems) + list(theme_problems)
         if wanted in names:
             self.theme = wanted
         else:
-            problems.append(f"theme '{clean_line(wanted)}' not found; using {DEFAULT_THEME if DEFAULT_THEME in names else self.theme}")
-            if DEFAULT_THEME in names:
-                self.theme = DEFAULT_THEME
+            fallback = DEFAULT_THEME if DEFAULT_THEME in names else self.theme
+            problems.append(f"theme '{clean_line(wanted)}' not found; using {fallback}")
+            self.theme = fallback
+        return problems
+
+    def on_mount(self) -> None:
+        problems = list(self.config_problems) + self.theme_problems
         if self.config.keymap:
             known = {b.id for b in self._all_bindings() if b.id}
             unknown = [k for k in self.config.keymap if k not in known]
@@ -190,12 +211,33 @@ class FtdApp(App):
         if not self.is_project:
             self.offer_new_project()
             return
-        self.load_project()
+        self.show_project_now()
+
+    def show_project_now(self) -> None:
+        """Draw the files as they are on disk at once (reading them takes a few ms); the
+        checks, the highlighting and the disk watch start after the first frame."""
+        try:
+            self.project = Project.load(self.root, parse=False)
+        except Exception as exc:  # ProjectError, or a folder that vanished
+            self.query_one("#next", Static).update(Text(clean_line(f"cannot read the project: {exc}"), style="bold red"))
+            return
+        self.refresh_artifact_labels()
+        start = "rubric" if self.project.files["rubric"].exists else "settings"
+        self.open_artifact(start, focus=True, highlight=False)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        self.ready = True
+        for ed in self.editors.values():
+            if ed.deferred_language:
+                ed.language, ed.deferred_language = ed.deferred_language, None
+        self.generation += 1
+        self.validate(None, self.dirty_buffers(), self.generation)  # None: load and parse in the worker
         self.set_interval(POLL_INTERVAL, self.poll_disk)
 
     def _all_bindings(self):
         out = list(self.BINDINGS)
-        for cls in (ArtifactEditor, ListView):
+        for cls in (ArtifactEditor, OptionList):
             out.extend(b for b in getattr(cls, "BINDINGS", []) if isinstance(b, Binding))
         return out
 
@@ -207,21 +249,19 @@ class FtdApp(App):
         main.set_class(width < NARROW, "narrow")
 
     # ------------------------------------------------------------------ loading and checking
-    @work(thread=True, exclusive=True, group="load")
-    def load_project(self) -> None:
-        project = Project.load(self.root)
-        self._check(project, {}, self.generation)
-
-    def _check(self, project: Project, buffers: dict[str, str], generation: int) -> None:
+    def _check(self, project: Project | None, buffers: dict[str, str], generation: int) -> None:
         from ..core.checks import check_project
         from ..core.gates import compute_gates
+
+        if project is None:
+            project = Project.load(self.root)
 
         view = project.overlay(buffers) if buffers else project
         result = check_project(view)
         self.post_message(ProjectChecked(Snapshot(project, result, compute_gates(view, result), generation)))
 
     @work(thread=True, exclusive=True, group="validate")
-    def validate(self, project: Project, buffers: dict[str, str], generation: int) -> None:
+    def validate(self, project: Project | None, buffers: dict[str, str], generation: int) -> None:
         self._check(project, buffers, generation)
 
     def dirty_buffers(self) -> dict[str, str]:
@@ -236,37 +276,39 @@ class FtdApp(App):
         if self.project is None:
             return
         self.generation += 1
-        self.validate(self.project, self.dirty_buffers(), self.generation)
+        # until the first full check lands, the worker loads and parses the project itself
+        self.validate(self.project if self.snapshot is not None else None, self.dirty_buffers(), self.generation)
 
     @on(ProjectChecked)
     def apply_snapshot(self, message: ProjectChecked) -> None:
         snap = message.snapshot
         if snap.generation < self.generation:
             return  # an older view of the buffers: a newer check is on its way
-        first = self.project is None
+        first = self.snapshot is None
         self.project = snap.project
         self.snapshot = snap
         self.refresh_artifact_labels()
         self.refresh_status()
+        self.refresh_diagnostics()
         if first:
-            start = "rubric" if self.project.files["rubric"].exists else "settings"
-            self.open_artifact(self.current or start, focus=True)
             self.offer_drafts()
             if self.start_in_review:
                 self.action_review()
-        else:
-            self.refresh_diagnostics()
 
     def refresh_artifact_labels(self) -> None:
-        if self.snapshot is None:
+        if self.project is None:
             return
         snap = self.snapshot
-        for item in self.query(ArtifactItem):
-            lf = snap.project.files[item.artifact_id]
-            ed = self.editors.get(item.artifact_id)
-            errors = sum(1 for d in snap.result.diagnostics if d.file == lf.rel and d.severity == "error")
-            warnings = sum(1 for d in snap.result.diagnostics if d.file == lf.rel and d.severity == "warning")
-            if not lf.exists and not (ed and ed.dirty):
+        artifacts = self.query_one("#artifacts", OptionList)
+        for spec in ARTIFACTS:
+            lf = self.project.files[spec.id]
+            ed = self.editors.get(spec.id)
+            diags = snap.result.diagnostics if snap is not None else []
+            errors = sum(1 for d in diags if d.file == lf.rel and d.severity == "error")
+            warnings = sum(1 for d in diags if d.file == lf.rel and d.severity == "warning")
+            if snap is None and lf.exists:
+                mark, style = "…", "dim"  # checking
+            elif not lf.exists and not (ed and ed.dirty):
                 mark, style = "–", "dim"
             elif errors:
                 mark, style = f"✗{errors}", "bold red"
@@ -280,13 +322,22 @@ class FtdApp(App):
             label.append(clean_line(lf.rel))
             if not lf.exists:
                 label.append(" (missing)", style="dim")
-            item.set_label(label)
+            artifacts.replace_option_prompt(spec.id, label)
+
+    def artifact_labels(self) -> dict[str, str]:
+        artifacts = self.query_one("#artifacts", OptionList)
+        return {spec.id: str(artifacts.get_option(spec.id).prompt) for spec in ARTIFACTS}
 
     def refresh_status(self) -> None:
-        from ..core.gates import next_action
-
         if self.snapshot is not None:
-            self.query_one("#next", Static).update(Text("Next: " + clean_line(next_action(self.snapshot.gates))))
+            open_gate = next((g for g in self.snapshot.gates if not g.passed), None)
+            if open_gate is None:
+                line = "Next: all gates passed: start the generation phase"
+            elif open_gate.step <= 7:
+                line = f"Next · step {open_gate.step}: {open_gate.next_step}"
+            else:
+                line = f"Next · done: {open_gate.next_step}"
+            self.query_one("#next", Static).update(Text(clean_line(line)))
         ed = self.editors.get(self.current or "")
         dirty = self.query_one("#dirty", Static)
         n_dirty = sum(1 for e in self.editors.values() if e.dirty)
@@ -305,13 +356,13 @@ class FtdApp(App):
         if self.snapshot is None or self.current is None:
             return
         lf = self.snapshot.project.files[self.current]
-        lv = self.query_one("#diagnostics", ListView)
+        panel = self.query_one("#diagnostics", OptionList)
         found = [d for d in self.snapshot.result.diagnostics if d.file == lf.rel]
-        index = lv.index
-        lv.clear()
-        lv.border_title = Text(f"{len(found)} finding(s) · {clean_line(lf.rel)}")
-        items = []
-        for d in found:
+        index = panel.highlighted
+        self.shown_findings = found
+        panel.border_title = Text(f"{len(found)} finding(s) · {clean_line(lf.rel)}")
+        options = []
+        for i, d in enumerate(found):
             word, style = SEVERITY_MARK[d.severity]
             label = Text()
             label.append(word, style=style)
@@ -319,15 +370,20 @@ class FtdApp(App):
             label.append(clean_line(d.message))
             if d.hint:
                 label.append("\n        " + clean_line(d.hint), style="dim")
-            items.append(DiagnosticItem(d.line, d.column, label))
-        if not items:
-            items.append(ListItem(Static(Text("no findings", style="green"))))
-        lv.extend(items)
-        if index is not None and index < len(items):
-            lv.index = index
+            options.append(Option(label, id=f"finding-{i}"))
+        if not options:
+            options.append(Option(Text("no findings", style="green"), id="none", disabled=True))
+        panel.clear_options()
+        panel.add_options(options)
+        if index is not None and index < len(found):
+            panel.highlighted = index
+
+    def findings_shown(self) -> list[str]:
+        panel = self.query_one("#diagnostics", OptionList)
+        return [str(panel.get_option_at_index(i).prompt) for i in range(panel.option_count)]
 
     # ------------------------------------------------------------------ opening artifacts
-    def open_artifact(self, artifact_id: str, *, focus: bool = False) -> None:
+    def open_artifact(self, artifact_id: str, *, focus: bool = False, highlight: bool = True) -> None:
         if self.project is None:
             return
         lf = self.project.files[artifact_id]
@@ -338,8 +394,10 @@ class FtdApp(App):
             text = lf.text if lf.text is not None else ""
             lines = text.count("\n") + 1
             language = ("yaml" if lf.spec.kind == "yaml" else "markdown") if lines <= HIGHLIGHT_LIMIT else None
-            editor = ArtifactEditor(artifact_id, text, language=language, bom=lf.bom, stamp=lf.stamp,
-                                    read_only=unreadable or self.review)
+            editor = ArtifactEditor(artifact_id, text, language=language if highlight else None, bom=lf.bom,
+                                    stamp=lf.stamp, read_only=unreadable or self.review)
+            if not highlight:
+                editor.deferred_language = language  # parsed after the first frame
             title = Text(clean_line(lf.rel))
             if language is None:
                 title.append(f"  (highlighting off past {HIGHLIGHT_LIMIT:,} lines)", style="dim")
@@ -352,31 +410,33 @@ class FtdApp(App):
             switcher.mount(editor)
         self.current = artifact_id
         switcher.current = editor.id
-        lv = self.query_one("#artifacts", ListView)
-        for i, item in enumerate(lv.children):
-            if isinstance(item, ArtifactItem) and item.artifact_id == artifact_id and lv.index != i:
-                lv.index = i
+        artifacts = self.query_one("#artifacts", OptionList)
+        index = artifacts.get_option_index(artifact_id)
+        if artifacts.highlighted != index:
+            artifacts.highlighted = index
         self.refresh_diagnostics()
         self.refresh_status()
         if focus:
             editor.focus()
 
-    @on(ListView.Selected, "#artifacts")
-    def artifact_selected(self, event: ListView.Selected) -> None:
-        if isinstance(event.item, ArtifactItem):
-            self.open_artifact(event.item.artifact_id, focus=True)
+    @on(OptionList.OptionSelected, "#artifacts")
+    def artifact_selected(self, event: OptionList.OptionSelected) -> None:
+        self.open_artifact(event.option.id, focus=True)
 
-    @on(ListView.Highlighted, "#artifacts")
-    def artifact_highlighted(self, event: ListView.Highlighted) -> None:
-        if isinstance(event.item, ArtifactItem) and event.item.artifact_id != self.current and self.project is not None:
-            self.open_artifact(event.item.artifact_id)
+    @on(OptionList.OptionHighlighted, "#artifacts")
+    def artifact_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # the list highlights its first item while mounting; only the user's moves count
+        if self.ready and event.option.id != self.current and self.project is not None:
+            self.open_artifact(event.option.id)
 
-    @on(ListView.Selected, "#diagnostics")
-    def jump_to(self, event: ListView.Selected) -> None:
-        if isinstance(event.item, DiagnosticItem) and self.current in self.editors:
-            editor = self.editors[self.current]
-            editor.move_cursor((event.item.line - 1, max(0, event.item.column - 1)), center=True)
-            editor.focus()
+    @on(OptionList.OptionSelected, "#diagnostics")
+    def jump_to(self, event: OptionList.OptionSelected) -> None:
+        if not (event.option.id or "").startswith("finding-") or self.current not in self.editors:
+            return
+        d = self.shown_findings[int(event.option.id.removeprefix("finding-"))]
+        editor = self.editors[self.current]
+        editor.move_cursor((d.line - 1, max(0, d.column - 1)), center=True)
+        editor.focus()
 
     # ------------------------------------------------------------------ editing
     @on(ArtifactEdited)
@@ -450,7 +510,7 @@ class FtdApp(App):
 
     # ------------------------------------------------------------------ outside edits
     def poll_disk(self) -> None:
-        if self.project is None:
+        if self.project is None or self.snapshot is None:
             return
         changed = False
         for spec in ARTIFACTS:
@@ -591,17 +651,17 @@ class FtdApp(App):
     # ------------------------------------------------------------------ actions
     def action_help(self) -> None:
         focused = self.focused
-        pane = {ArtifactEditor: "the editor", ListView: "a list"}.get(type(focused), "ftd")
-        if isinstance(focused, ListView):
+        pane = "the editor" if isinstance(focused, ArtifactEditor) else "ftd"
+        if isinstance(focused, OptionList):
             pane = "the artifact list" if focused.id == "artifacts" else "the findings"
         rows = []
         if isinstance(focused, ArtifactEditor):
             rows = [("type", "edit; 2-space indent, Tab indents", ""), ("ctrl+z / ctrl+y", "undo / redo", ""),
                     ("ctrl+x / ctrl+c / ctrl+v", "cut / copy (OSC 52) / paste", ""),
                     ("ctrl+s, F2", "save exactly what you see, atomically", "save-artifact")]
-        elif isinstance(focused, ListView) and focused.id == "artifacts":
+        elif isinstance(focused, OptionList) and focused.id == "artifacts":
             rows = [("↑ ↓", "choose an artifact", ""), ("Enter", "edit it", "")]
-        elif isinstance(focused, ListView):
+        elif isinstance(focused, OptionList):
             rows = [("↑ ↓", "choose a finding", ""), ("Enter", "jump to its line in the editor", "")]
         app_rows = []
         for b in self.BINDINGS:
@@ -700,8 +760,8 @@ class FtdApp(App):
         focused = self.focused
         if isinstance(focused, TextArea):
             text = focused.selected_text or focused.text
-        elif isinstance(focused, ListView):
-            text = "\n".join(str(item.query_one(Static).render()) for item in focused.children)
+        elif isinstance(focused, OptionList):
+            text = "\n".join(str(focused.get_option_at_index(i).prompt) for i in range(focused.option_count))
         else:
             return
         self.copy_to_clipboard(text)
@@ -760,8 +820,7 @@ class FtdApp(App):
             self.drafts = DraftStore(state_dir(), self.root)
             self.is_project = True
             self.notify(f"created {target} from '{name}'", markup=False)
-            self.load_project()
-            self.set_interval(POLL_INTERVAL, self.poll_disk)
+            self.show_project_now()
 
         self.push_screen(NewProjectScreen(str(self.root), choices), chosen)
 

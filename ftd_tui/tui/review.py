@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -17,7 +17,7 @@ from ..core.textsafe import clean, clean_line
 class ReviewScreen(Screen[None]):
     DEFAULT_CSS = """
     ReviewScreen #review-title { height: 1; padding: 0 2; background: $primary; color: $text; text-style: bold; }
-    ReviewScreen VerticalScroll { padding: 1 3; }
+    ReviewScreen #review-scroll { height: 1fr; padding: 1 3; }
     """
     BINDINGS = [
         Binding("g", "view('gates')", "Gates", id="review-gates"),
@@ -37,11 +37,10 @@ class ReviewScreen(Screen[None]):
         self.file_index = 0
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(id="review-title")
-            with VerticalScroll():
-                yield Static(id="review-body")
-            yield Footer()
+        yield Static(id="review-title")
+        with VerticalScroll(id="review-scroll"):
+            yield Static(id="review-body")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.render_view()
