@@ -223,3 +223,11 @@ def test_status_one_screen():
 def test_app_refuses_without_a_terminal():
     p = run("sample_projects/wellbeing-coaching", cwd=Path(__file__).parent.parent)
     assert p.returncode == 2 and "terminal" in p.stderr
+
+
+def test_locate_prints_every_folder(tmp_path):
+    env = {"FTD_CONFIG_DIR": str(tmp_path / "c"), "FTD_STATE_DIR": str(tmp_path / "s"), "FTD_CACHE_DIR": str(tmp_path / "k")}
+    p = run("locate", env=env)
+    assert p.returncode == 0
+    for needle in ("config file", "drafts", "crash reports", "themes (built in)", str(tmp_path / "s")):
+        assert needle in p.stdout

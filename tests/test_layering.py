@@ -92,3 +92,11 @@ def test_readme_lists_every_rule_and_keeps_the_two_commands():
     makefile = (root / "Makefile").read_text()
     assert "\nrun: " in makefile and "\ntest: " in makefile
     assert "make test" in (root / ".ci" / "run").read_text()
+
+
+def test_the_app_never_imports_litellm_or_pydantic_before_its_first_frame():
+    out = _imports("ftd_tui.tui.app")
+    assert "litellm" not in out
+    probe = subprocess.run([sys.executable, "-c", "import sys, ftd_tui.tui.app; print('pydantic' in sys.modules)"],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"

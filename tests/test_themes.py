@@ -295,3 +295,14 @@ def test_xterm_shortfalls_are_still_real():
         theme = themes[name]
         fg = xterm(getattr(theme, role), theme.dark, "fg")
         assert ratio(fg, xterm("ansi_default", theme.dark, "bg")) < 4.5
+
+
+def test_builtin_themes_pass_full_validation():
+    """Start-up reads the built-in themes without pydantic; this is what makes that safe."""
+    from ftd_tui.tui.themes import load_theme_file
+
+    files = sorted(builtin_theme_dir().glob("*.yaml"))
+    assert len(files) >= 4
+    for f in files:
+        theme, problem = load_theme_file(f)
+        assert problem is None and theme is not None, (f.name, problem)

@@ -32,7 +32,7 @@ from ..core.userdirs import load_prefs, state_dir
 from .screens import Choice, DiffScreen, DraftsScreen, GatesScreen, HelpScreen, NewProjectScreen
 
 HIGHLIGHT_LIMIT = 3000  # lines; tree-sitter re-highlights the whole document per keystroke
-NARROW = 120  # columns below which the side panes collapse
+NARROW = 140  # columns below which the side panes collapse (the editor keeps ~60 columns)
 VALIDATE_DELAY = 0.15  # seconds of quiet typing before diagnostics refresh
 POLL_INTERVAL = 1.0  # seconds between looks at the files on disk
 
