@@ -483,3 +483,24 @@ def test_not_a_project_offers_to_create_one(tmp_path):
             assert (target / "ftd.yaml").exists()
 
     run(go())
+
+
+def test_copy_goes_through_the_clipboard_path(sample):
+    root = sample("math-tutoring")
+    yset(root, "config/rubric.yaml", "pass_threshold", 1.5)
+
+    async def go():
+        app = create_app(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(pilot)
+            await wait_until(pilot, lambda: any("RUB016" in f for f in findings(app)))
+            app.query_one("#diagnostics").focus()
+            await pilot.press("y")
+            assert "RUB016" in app.clipboard
+            ed = editor(app)
+            ed.focus()
+            ed.select_all()
+            await pilot.press("ctrl+c")
+            assert app.clipboard == ed.text
+
+    run(go())

@@ -133,3 +133,55 @@ def test_snapshots_80x24(tmux, sample, tmp_path):
     tmux.send("F3")
     tmux.wait_for("critiques/experts.yaml")
     _snapshot("artifacts-80x24", tmux.settled())
+
+
+def test_f4_hands_the_terminal_to_editor_and_reloads(tmux, sample, tmp_path):
+    root = sample("math-tutoring")
+    script = tmp_path / "fake-editor.sh"
+    script.write_text("#!/bin/sh\nprintf '# added in $EDITOR\\n' >> \"$1\"\n")
+    script.chmod(0o755)
+    env = env_for(tmp_path)
+    env["EDITOR"] = str(script)
+    env["VISUAL"] = ""
+    tmux.start([str(root)], env)
+    tmux.wait_for(lambda s: "config/rubric.yaml" in s and "no findings" in s, what="loaded")
+    tmux.send("C-p")
+    tmux.wait_for("Search for commands")
+    tmux.type("Open: System")
+    tmux.wait_for("Open: System prompt")
+    tmux.send("Enter")
+    tmux.wait_for("config/system-prompt.md ─")
+    tmux.send("F4")
+    f = root / "config/system-prompt.md"
+    deadline = __import__("time").monotonic() + 10
+    while not f.read_text().endswith("# added in $EDITOR\n"):
+        assert __import__("time").monotonic() < deadline, "the editor never ran"
+        __import__("time").sleep(0.05)
+    tmux.wait_for("reloaded config/system-prompt.md", what="reload notice")
+    assert not tmux.dead()
+
+
+def test_hangup_keeps_unsaved_work_as_a_draft(tmux, sample, tmp_path):
+    root = sample("math-tutoring")
+    env = env_for(tmp_path)
+    (Path(env["FTD_CONFIG_DIR"]) / "config.yaml").write_text("draft_interval_s: 60\n")  # no timer will save it
+    tmux.start([str(root)], env)
+    tmux.wait_for(lambda s: "config/rubric.yaml" in s and "no findings" in s, what="loaded")
+    tmux.type("# typed just before the connection dropped")
+    tmux.wait_for("modified")
+    pane_pid = tmux.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip()
+    import subprocess
+    import time
+
+    kids = subprocess.run(["pgrep", "-P", pane_pid], capture_output=True, text=True).stdout.split()
+    app_pid = int(kids[0]) if kids else int(pane_pid)
+    os.kill(app_pid, 1)  # SIGHUP
+    drafts = Path(env["FTD_STATE_DIR"]) / "drafts"
+    deadline = time.monotonic() + 10
+    while not list(drafts.rglob("rubric.json")):
+        assert time.monotonic() < deadline, "no draft after SIGHUP"
+        time.sleep(0.05)
+    import json
+
+    text = json.loads(next(drafts.rglob("rubric.json")).read_text())["text"]
+    assert text.startswith("# typed just before the connection dropped")

@@ -836,7 +836,19 @@ def create_app(root: Path, *, is_project: bool = True, theme: str | None = None,
 
 
 def run(root: Path, *, is_project: bool = True, theme: str | None = None, review: bool = False) -> int:
+    import signal
+
     app = create_app(root, is_project=is_project, theme=theme, review=review)
+
+    def hung_up(signum, frame) -> None:
+        # a dropped SSH session or a closed tmux pane: keep every unsaved buffer first
+        try:
+            app.write_all_drafts()
+        finally:
+            app.exit(return_code=128 + signum)
+
+    signal.signal(signal.SIGHUP, hung_up)
+    signal.signal(signal.SIGTERM, hung_up)
     app.run()
     return app.return_code or 0
 
