@@ -9,13 +9,14 @@ import os
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("check", "status", "new", "schema", "get", "set", "locate")
+SUBCOMMANDS = ("check", "status", "tokens", "new", "schema", "get", "set", "locate")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 USAGE = """\
 ftd [DIR] [--theme NAME] [--review]        open the app on a project (default: this folder)
 ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on errors
 ftd status [DIR]                           one screen: gates and the next step
+ftd tokens [DIR] [--format text|json]      token budget, conversation length and cost estimates
 ftd new DIR [--template NAME]              a new project from a sample, or --template blank
 ftd schema [ARTIFACT]                      JSON Schema for editors (settings, taxonomy, rubric, …)
 ftd get FILE PATH                          read a value, e.g. criteria.CQ1.na_valid
@@ -53,6 +54,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text")
     s = sub.add_parser("status", help="gates and the next step")
     s.add_argument("dir", nargs="?", default=".")
+    tk = sub.add_parser("tokens", help="token economics: conversation length against the budget, and cost")
+    tk.add_argument("dir", nargs="?", default=".")
+    tk.add_argument("--format", choices=("text", "json"), default="text")
     n = sub.add_parser("new", help="create a project")
     n.add_argument("dir")
     n.add_argument("--template", default="wellbeing-coaching",
@@ -181,6 +185,42 @@ def cmd_status(args) -> int:
     print()
     print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info (ftd check for details)")
     print(paint("Next: ", "bold") + clean_line(next_action(gates)))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def cmd_tokens(args) -> int:
+    from .core.economics import chosen_model, project_costs, project_estimate, report_lines, save_counts
+    from .core.textsafe import clean_line
+
+    project = _load(args.dir)
+    est, counter = project_estimate(project)
+    if est is None:
+        from .core.tokens import inputs_from
+
+        problems = inputs_from(project.files, {}, None).problems
+        raise CliError("no estimate: " + "; ".join(problems or ["the persona template and taxonomy are needed"]), EXIT_FINDINGS)
+    costs = project_costs(project, est, counter)
+    save_counts()
+    model, _ = chosen_model(project)
+    if args.format == "json":
+        out = {"tokenizer": est.tokenizer, "exact": est.exact, "system_prompt_tokens": est.system_prompt_tokens,
+               "per_exchange_tokens": est.per_exchange_tokens, "transcript_tokens": est.transcript_tokens,
+               "max_transcript_tokens": est.max_transcript_tokens, "context_window": est.context_window,
+               "exchanges_fit": est.exchanges_fit, "tier": est.tier, "exchanges": est.exchanges,
+               "breakdown": {"system_prompt": est.system_prompt_tokens, "user": est.user_tokens,
+                             "assistant": est.assistant_tokens, "template_per_exchange": est.overhead_per_exchange,
+                             "template_fixed": est.fixed_overhead},
+               "tokens_per_word": est.tokens_per_word, "slicing": est.slicing,
+               "examples_per_conversation": est.examples_per_conversation,
+               "cost": {"generation": costs["generation"]["cost"], "judging": costs["judging"]["cost"],
+                        "training": costs["training"].get("cost"), "currency": "USD"},
+               "cost_detail": costs, "problems": est.problems}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print("\n".join(clean_line(l) if l else "" for l in report_lines(est, costs, model)))
     return EXIT_OK
 
 
@@ -329,7 +369,7 @@ def cmd_locate(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "status": cmd_status, "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
+COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
             "locate": cmd_locate}
 
 

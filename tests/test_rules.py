@@ -81,7 +81,8 @@ CASES = {
     "BUD001": lambda r: ydel(r, S, "budget.max_transcript_tokens"),
     "BUD002": lambda r: yset(r, S, "budget.max_transcript_tokens", 20000),
     "BUD003": lambda r: yset(r, S, "budget.max_transcript_tokens", 24000),
-    "BUD004": lambda r: yset(r, T, f"taxonomy.turn_ranges.{_first_range(r)}.max", 100),
+    "BUD004": lambda r: [yset(r, T, f"taxonomy.turn_ranges.{k}.max", 200) for k in yget(r, T, "taxonomy.turn_ranges")],
+    "BUD005": lambda r: ydel(r, S, "budget.tokenizer_path"),
     "TAX001": lambda r: yset(r, T, "taxonomy.topics[0].weight", "heavy"),
     "TAX002": lambda r: yset(r, T, "taxonomy.topics[0].weight", yget(r, T, "taxonomy.topics[0].weight") + 0.1),
     "TAX003": lambda r: yset(r, T, "taxonomy.difficulty." + next(iter(yget(r, T, "taxonomy.difficulty"))), 0.9),
@@ -158,6 +159,17 @@ CASES = {
 }
 
 
+def _exact_tokenizer(root):
+    from test_tokens import _fixture_tokenizer
+
+    _fixture_tokenizer(root / "tokenizer")
+    yset(root, S, "budget.tokenizer_path", "tokenizer", create=True)
+
+
+# Faults whose healthy state needs a step first (the samples have no local tokenizer).
+PREPARE = {"BUD005": _exact_tokenizer}
+
+
 def test_every_rule_has_a_planted_fault():
     assert set(CASES) == set(RULES)
 
@@ -172,6 +184,8 @@ def test_samples_have_no_errors_or_warnings(name, sample):
 @pytest.mark.parametrize("rule", sorted(CASES))
 def test_rule_fires(rule, sample):
     root = sample("math-tutoring")
+    if rule in PREPARE:
+        PREPARE[rule](root)
     before = rules(root)
     assert rule not in before
     CASES[rule](root)

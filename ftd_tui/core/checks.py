@@ -18,8 +18,6 @@ from .critique_log import CRITIQUED, CritiqueStatus, critique_status
 from .diagnostics import Diagnostic, make, sort_key
 from .project import ARTIFACTS, Project
 
-TOKENS_PER_EXCHANGE = 500  # planning figure (spec §5): each exchange 400-600 tokens
-SYSTEM_AND_BUFFER = 1500  # ~500 system prompt + ~1K buffer
 
 
 @dataclass
@@ -38,13 +36,11 @@ class CheckResult:
 
 
 def tier(tokens: int) -> str:
-    if tokens < 8192:
-        return "<8K: cheapest, short conversations only"
-    if tokens <= 16384:
-        return "8-16K: cost-effective"
-    if tokens <= 32768:
-        return "16-32K: expensive"
-    return ">32K: very expensive"
+    from .tokens import TIER_RANGE
+    from .tokens import tier as tier_name
+
+    name = tier_name(tokens)
+    return f"{TIER_RANGE[name]}: {name}"
 
 
 def check_project(project: Project) -> CheckResult:
@@ -101,18 +97,25 @@ def check_project(project: Project) -> CheckResult:
                 diags.append(w.diag("BUD003", ("budget", "max_transcript_tokens"),
                                     f"{mtt:,} tokens per example is in the {tier(mtt)} tier",
                                     "16K is the practical ceiling; consider budget.slicing: true to cut long conversations"))
-            tax = project.files["taxonomy"]
-            if tax.readable and not budget.get("slicing"):
-                tw = Where(tax.yaml, tax.rel)
-                for key, (_, hi) in turn_ranges(tax.data).items():
-                    need = SYSTEM_AND_BUFFER + hi * TOKENS_PER_EXCHANGE
-                    if need > mtt:
-                        body = tax.data.get("taxonomy") if isinstance(tax.data.get("taxonomy"), dict) else {}
-                        base = ("taxonomy", "turn_ranges") if "turn_ranges" in body else ("turn_ranges",)
-                        diags.append(tw.diag("BUD004", base + (key, "max"),
-                                             f"turn range '{show(key)}' allows {hi} exchanges ≈ {need:,} tokens at ~{TOKENS_PER_EXCHANGE} "
-                                             f"per exchange, over the {mtt:,}-token budget",
-                                             "lower max, raise the budget, or set budget.slicing: true"))
+            from .economics import project_estimate, save_counts
+
+            est, counter = project_estimate(project)
+            save_counts()
+            facts["tokens"] = est
+            if est is not None:
+                w_bud = ("budget", "max_transcript_tokens")
+                if est.over_budget:
+                    slicing = budget.get("slicing") is True
+                    diags.append(w.diag("BUD004", w_bud,
+                                        f"the p95 conversation is {est.transcript_tokens['p95']:,} tokens, over the "
+                                        f"{mtt:,}-token budget ({est.tokenizer})",
+                                        "with slicing each conversation becomes several examples" if slicing else
+                                        "shorten the turn ranges or word limits, raise the budget, or set budget.slicing: true",
+                                        severity="warning" if slicing else "error"))
+                if not est.exact:
+                    diags.append(w.diag("BUD005", w_bud, f"token counts use {est.tokenizer}",
+                                        "put the model's tokenizer.json and tokenizer_config.json in the Hugging Face "
+                                        "cache or point budget.tokenizer_path at them for exact counts"))
     # steps 3-5
     tax = project.files["taxonomy"]
     if tax.readable:

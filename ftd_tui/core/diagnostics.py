@@ -82,7 +82,8 @@ _RULES: list[Rule] = [
     Rule("BUD001", "error", "budget.max_transcript_tokens is not defined"),
     Rule("BUD002", "error", "the budget exceeds the chosen model's context window"),
     Rule("BUD003", "warning", "the budget is in an expensive tier (over 16K tokens)"),
-    Rule("BUD004", "warning", "a turn range cannot fit the budget at ~500 tokens per exchange"),
+    Rule("BUD004", "error", "the p95 conversation exceeds the budget (a warning with budget.slicing)"),
+    Rule("BUD005", "info", "token counts are approximate: the model's own tokenizer is not on this machine"),
     # step 3: taxonomy
     Rule("TAX001", "error", "taxonomy value has the wrong type or shape"),
     Rule("TAX002", "error", "topic weights do not sum to 1.0"),

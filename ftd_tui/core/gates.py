@@ -64,8 +64,13 @@ def compute_gates(project: Project, result: CheckResult) -> list[Gate]:
     else:
         ctx = f.get("context_window")
         within = f"within the {ctx:,}-token context window" if ctx else "context window unknown (the chosen model is not among the candidates)"
+        est = f.get("tokens")
+        p95 = ""
+        if est is not None:
+            approx = "" if est.exact else "≈"
+            p95 = f"; p95 conversation {approx}{est.transcript_tokens['p95']:,}"
         gates.append(Gate(2, "budget", "Token budget fixed", bool(ctx),
-                          f"{f['budget']:,} tokens per example, {f['tier']}; {within}",
+                          f"{f['budget']:,} tokens per example, {f['tier']}; {within}{p95}",
                           "" if ctx else "add the chosen model to model-choice.md candidates with its context_window"))
     # 3-5
     gates.append(_file_gate(project, result, 3, "taxonomy", "Weighted taxonomy with edge cases", ("taxonomy",), "weights and edge cases check out"))

@@ -43,6 +43,7 @@ class Snapshot:
     result: object
     gates: list
     generation: int
+    counter: object = None
 
 
 class ProjectChecked(Message):
@@ -106,6 +107,42 @@ class ArtifactEditor(TextArea):
         self.post_message(ArtifactEdited(self.artifact_id))
 
 
+TIER_STYLE = {"cheapest": "green", "cost-effective": "green", "expensive": "yellow", "very expensive": "bold red"}
+
+
+def _k(n: int) -> str:
+    return f"{n / 1000:.1f}K" if n >= 1000 else str(n)
+
+
+def meter_text(est, wide: bool = True) -> Text:
+    """▕████░░░░░░▏ p95 6.9K/16.4K ≈ cost-effective: the p95 conversation against the budget,
+    the context window when there is room, the tier as a word and a colour, ≈ when approximate."""
+    p95 = est.transcript_tokens["p95"]
+    budget = est.max_transcript_tokens
+    approx = "" if est.exact else "≈"
+    out = Text(" ")
+    if not budget:
+        out.append(f"p95 {approx}{_k(p95)} · no budget ", style="yellow")
+        return out
+    width = 10 if wide else 6
+    filled = min(width, round(width * p95 / budget))
+    over = p95 > budget
+    style = "bold red" if over else TIER_STYLE.get(est.tier, "")
+    out.append("▕")
+    out.append("█" * filled, style=style)
+    out.append("░" * (width - filled), style="dim")
+    out.append("▏")
+    out.append(f"{' p95 ' if wide else ''}{approx}{_k(p95)}/{_k(budget)}", style="bold red" if over else "")
+    if over:
+        out.append(" OVER", style="bold red")
+    if wide and est.context_window:
+        out.append(f" ctx {_k(est.context_window)}", style="dim")
+    out.append(f" {est.tier} ", style=style)
+    if wide:
+        out.append(est.tokenizer.split(",")[0].lstrip("≈ ") + " ", style="dim")
+    return out
+
+
 SEVERITY_MARK = {"error": ("✗ error", "bold red"), "warning": ("! warn ", "yellow"), "info": ("i info ", "cyan")}
 DEFERRED = {
     "run_baseline": "The baseline run arrives with the baseline issue; until then F5 does nothing else. "
@@ -139,6 +176,7 @@ class FtdApp(App):
         Binding("d", "focus_diagnostics", "Diagnostics", id="focus-diagnostics", show=False),
         Binding("e", "focus_editor", "Editor", id="focus-editor", show=False),
         Binding("y", "copy_pane", "Copy", id="copy-pane", show=False),
+        Binding("t,f10", "tokens", "Tokens", id="show-tokens", show=False),
         Binding("escape", "back", "Back", id="back", show=False),
     ]
     # Letter keys are not priority bindings: the editor consumes printable keys, so they act
@@ -163,6 +201,8 @@ class FtdApp(App):
         self.review = False
         self.ready = False
         self.shown_findings: list = []
+        self.counter = None  # the token counter, once the worker has loaded it
+        self.estimate = None
         self.theme_problems = self._choose_theme()
 
     # ------------------------------------------------------------------ layout
@@ -256,9 +296,12 @@ class FtdApp(App):
         if project is None:
             project = Project.load(self.root)
 
+        from ..core.economics import counter_for
+
         view = project.overlay(buffers) if buffers else project
         result = check_project(view)
-        self.post_message(ProjectChecked(Snapshot(project, result, compute_gates(view, result), generation)))
+        counter = self.counter or counter_for(view)  # loads the tokenizer here, off the UI thread
+        self.post_message(ProjectChecked(Snapshot(project, result, compute_gates(view, result), generation, counter)))
 
     @work(thread=True, exclusive=True, group="validate")
     def validate(self, project: Project | None, buffers: dict[str, str], generation: int) -> None:
@@ -287,6 +330,10 @@ class FtdApp(App):
         first = self.snapshot is None
         self.project = snap.project
         self.snapshot = snap
+        if snap.counter is not None:
+            self.counter = snap.counter
+        self.estimate = snap.result.facts.get("tokens")
+        self.refresh_meter()
         self.refresh_artifact_labels()
         self.refresh_status()
         self.refresh_diagnostics()
@@ -439,8 +486,37 @@ class FtdApp(App):
         editor.focus()
 
     # ------------------------------------------------------------------ editing
+    METER_INPUTS = ("system-prompt", "personas", "taxonomy", "settings", "assistant", "model-choice")
+
+    def recount(self) -> None:
+        """The meter follows the buffers that shape a conversation, on the next frame."""
+        if self.counter is None or self.project is None or self.snapshot is None:
+            return
+        from ..core.economics import project_estimate
+
+        buffers = {a: t for a, t in self.dirty_buffers().items() if a in self.METER_INPUTS}
+        view = self.project.overlay(buffers) if buffers else self.project
+        try:
+            self.estimate, _ = project_estimate(view, self.counter)
+        except Exception:  # half-typed YAML: keep the last good figures until it parses
+            return
+        self.refresh_meter()
+
+    def refresh_meter(self) -> None:
+        meter = self.query_one("#meter", Static)
+        est = self.estimate
+        if self.counter is None:
+            meter.update(Text(" tokens: counting… ", style="dim"))
+            return
+        if est is None:
+            meter.update(Text(" tokens: no estimate (t for why) ", style="dim"))
+            return
+        meter.update(meter_text(est, wide=self.size.width >= NARROW))
+
     @on(ArtifactEdited)
     def artifact_edited(self, message: ArtifactEdited) -> None:
+        if message.artifact_id in self.METER_INPUTS:
+            self.call_after_refresh(self.recount)
         self.refresh_status()
         self.refresh_artifact_labels()
         self.schedule_validation()
@@ -692,6 +768,28 @@ class FtdApp(App):
                 self.open_artifact(artifact_id, focus=True)
 
         self.push_screen(GatesScreen(self.snapshot.gates), opened)
+
+    def action_tokens(self) -> None:
+        from .screens import TokensScreen
+
+        if self.project is None or self.snapshot is None:
+            return
+        screen = TokensScreen()
+        self.push_screen(screen)
+        self.compute_token_report(screen, self.project.overlay(self.dirty_buffers()), self.counter)
+
+    @work(thread=True, exclusive=True, group="tokens")
+    def compute_token_report(self, screen, view: Project, counter) -> None:
+        from ..core.economics import chosen_model, project_costs, project_estimate, report_lines
+        from ..core.tokens import inputs_from
+
+        est, counter = project_estimate(view, counter)
+        if est is None:
+            problems = inputs_from(view.files, {}, None).problems
+            lines = ["No estimate yet: " + "; ".join(problems or ["the persona template and the taxonomy are needed"])]
+        else:
+            lines = report_lines(est, project_costs(view, est, counter), chosen_model(view)[0])
+        self.call_from_thread(screen.show, lines)
 
     def action_review(self) -> None:
         from .review import ReviewScreen

@@ -20,6 +20,7 @@ def ftd_system_commands(app):
         ("Open in $EDITOR", "save, then edit the file in your own editor (F4)", app.action_external_editor),
         ("Compare with disk", "diff of the editor against the file on disk", app.action_diff_with_disk),
         ("Revert to disk", "drop the editor's changes and reload the file", app.action_revert),
+        ("Token budget and cost", "the estimate table, its breakdown and the cost lines (t, F10)", app.action_tokens),
         ("Copy pane", "copy the selection or the focused pane (OSC 52) (y)", app.action_copy_pane),
         ("Run baseline", "evaluate the base model (F5, ctrl+r) — arrives with later work", app.action_run_baseline),
         ("Run expert critique", "role-play critique of this artifact (F6, ctrl+t) — arrives with later work", app.action_run_critique),

@@ -286,3 +286,29 @@ class NewProjectScreen(Screen[str | None]):
 
     def action_leave(self) -> None:
         self.dismiss(None)
+
+
+class TokensScreen(ModalScreen[None]):
+    """The token budget in full: the table, the per-component breakdown and the cost lines."""
+
+    DEFAULT_CSS = """
+    TokensScreen { align: center middle; }
+    TokensScreen > Vertical { width: 110; max-width: 98%; height: 90%; border: thick $primary; background: $surface; }
+    TokensScreen VerticalScroll { height: 1fr; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,q,t", "close", "Close", id="close-tokens")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            with VerticalScroll():
+                yield Static(Text("computing the estimate and the cost…", style="dim"), id="tokens-body")
+            yield Footer()
+
+    def show(self, lines: list[str]) -> None:
+        body = Text()
+        for i, line in enumerate(lines):
+            body.append(clean_line(line) + "\n", style="bold" if line and not line.startswith(" ") else "")
+        self.query_one("#tokens-body", Static).update(body)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -20,8 +20,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Price(_Model):
+    input_per_mtok: float = Field(ge=0, description="USD per million input tokens")
+    output_per_mtok: float = Field(ge=0, description="USD per million output tokens")
+
+
 class Role(_Model):
     unknown_key_rule: ClassVar[str] = "KEY002"
+    price: Price | None = Field(None, description="overrides litellm's price map for cost estimates (not sent)")
     model: str = Field(min_length=1, description="a litellm model string, e.g. openai/gpt-5.2")
     api_base: str | None = None
     api_key_env: str | None = Field(None, description="the NAME of the environment variable holding the key")
@@ -38,6 +44,8 @@ class Role(_Model):
 
 class Models(_Model):
     critic: Role | None = None
+    generator: Role | None = Field(None, description="writes the ideal replies in the generation phase; "
+                                   "cost estimates use the critic when absent")
     user_sim: Role | None = None
     judges: list[Role] = Field(default_factory=list)
     base: Role | None = None
@@ -53,6 +61,16 @@ class Deployment(_Model):
 class Budget(_Model):
     max_transcript_tokens: int | None = Field(None, gt=0)
     slicing: bool = False
+    tokenizer_path: str | None = Field(None, description="a folder with the chosen model's tokenizer.json and "
+                                       "tokenizer_config.json, for exact counts (else the local Hugging Face cache)")
+
+
+class Training(_Model):
+    epochs: float = Field(2, gt=0)
+    gpu: str | None = None
+    throughput_tokens_per_s: float | None = Field(None, gt=0)
+    gpu_hour_usd: float | None = Field(None, ge=0)
+    price_per_mtok: float | None = Field(None, ge=0, description="API fine-tuning services: USD per million trained tokens")
 
 
 class Generation(_Model):
@@ -90,6 +108,7 @@ class Settings(_Model):
     deployment: Deployment = Deployment()
     budget: Budget = Budget()
     generation: Generation = Generation()
+    training: Training = Training()
     base_model: str | None = None
     checks: Checks = Checks()
     eval: Eval = Eval()
