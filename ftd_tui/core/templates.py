@@ -38,6 +38,6 @@ def create_project(dest: Path, template: str) -> Path:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise TemplateError(f"{dest} exists and is not an empty folder; nothing was written")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, dest, dirs_exist_ok=True,
+    shutil.copytree(source.resolve(), dest, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", "eval", "base-model-eval-results.md"))
     return dest

@@ -544,6 +544,8 @@ class FtdApp(App):
             self.drafts.discard(artifact_id)
 
     def write_all_drafts(self) -> None:
+        if not self.config.drafts:
+            return
         for aid, ed in self.editors.items():
             if ed.dirty:
                 self.write_draft(aid)
@@ -563,6 +565,9 @@ class FtdApp(App):
             self.notify(f"{lf.rel} cannot be saved from here", severity="warning", markup=False)
             return False
         data = (("\ufeff" if ed.bom else "") + ed.text).encode("utf-8")
+        if ed.stamp is None and lf.abspath.exists() and not force:
+            self.resolve_conflict(artifact_id)  # created on disk since we looked: never overwrite it unseen
+            return False
         try:
             stamp = save_atomic(lf.abspath, data, None if force else ed.stamp, create=force or ed.stamp is None)
         except ConflictError:
