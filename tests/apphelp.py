@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 
 
 async def wait_until(pilot, predicate, timeout: float = 10.0, what: str = "condition"):
@@ -32,3 +33,14 @@ def findings(app) -> list[str]:
 
 def run(coro):
     asyncio.run(coro)
+
+
+@asynccontextmanager
+async def running(root, size=(160, 48), **kwargs):
+    """The app on ``root``, driven by Pilot, once the project is on screen and checked."""
+    from ftd_tui.tui.app import create_app
+
+    app = create_app(root, **kwargs)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot)
+        yield app, pilot

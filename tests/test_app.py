@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from apphelp import editor, findings, loaded, run, wait_until
+from apphelp import editor, findings, loaded, run, running, wait_until
 from ftd_tui.tui.app import create_app
 from helpers import write, yset
 
@@ -31,9 +31,7 @@ def test_loads_lists_artifacts_and_leads_with_the_next_step(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ids = list(app.artifact_labels())
             assert ids[:3] == ["settings", "model-choice", "taxonomy"]
             labels = list(app.artifact_labels().values())
@@ -49,9 +47,7 @@ def test_typing_marks_dirty_and_diagnostics_follow(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ed = editor(app)
             text = ed.text
             row = text.splitlines().index("pass_threshold: 0.80")
@@ -75,9 +71,7 @@ def test_save_writes_exactly_the_buffer_with_crlf_and_bom(sample):
     f.write_bytes(raw)
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             app.open_artifact("personas", focus=True)
             ed = editor(app)
             ed.move_cursor((0, 0))
@@ -94,9 +88,7 @@ def test_outside_edit_reloads_a_clean_buffer_keeping_the_cursor(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ed = editor(app)
             ed.move_cursor((40, 2))
             yset(root, "config/rubric.yaml", "pass_threshold", 0.75)
@@ -112,9 +104,7 @@ def test_outside_edit_while_dirty_asks_and_never_overwrites(sample):
     f = root / "config/rubric.yaml"
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ed = editor(app)
             ed.focus()
             ed.move_cursor((0, 0))
@@ -141,9 +131,7 @@ def test_take_theirs_and_save_conflict(sample):
     f = root / "config/rubric.yaml"
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ed = editor(app)
             ed.focus()
             ed.move_cursor((0, 0))
@@ -165,9 +153,7 @@ def test_drafts_survive_a_lost_session_and_are_offered_back(sample):
     root = sample("math-tutoring")
 
     async def first():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             app.config.draft_interval_s = 0.05
             ed = editor(app)
             ed.focus()
@@ -183,9 +169,7 @@ def test_drafts_survive_a_lost_session_and_are_offered_back(sample):
     assert oct(draft.stat().st_mode & 0o777) == "0o600"
 
     async def second():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             from ftd_tui.tui.screens import DraftsScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, DraftsScreen), what="drafts offered")
@@ -201,9 +185,7 @@ def test_quit_with_unsaved_work_asks(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ed = editor(app)
             ed.focus()
             await pilot.press("x")
@@ -228,9 +210,7 @@ def test_deferred_keys_say_so(sample, key, word):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             await pilot.press(key)
             await wait_until(pilot, lambda: any(word in n.title and "not yet available" in n.title
                                                 for n in app._notifications), what="notice")
@@ -244,9 +224,7 @@ def test_palette_opens_an_artifact(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             await pilot.press("ctrl+p")
             await pilot.press(*"Open: Persona")
             await pilot.pause(0.3)
@@ -261,9 +239,7 @@ def test_gates_screen_and_jump(sample):
     yset(root, "config/rubric.yaml", "pass_threshold", 1.5)
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             app.open_artifact("settings")
             await pilot.press("f7")
             from ftd_tui.tui.screens import GateItem, GatesScreen
@@ -285,9 +261,7 @@ def test_help_lists_the_focused_panes_keys(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             editor(app).focus()
             await pilot.press("f1")
             from ftd_tui.tui.screens import HelpScreen
@@ -308,9 +282,7 @@ def test_letters_type_in_the_editor_but_act_outside_it(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ed = editor(app)
             ed.focus()
             ed.move_cursor((0, 0))
@@ -329,9 +301,7 @@ def test_review_mode_is_read_only_and_single_letter(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             await pilot.press("f8")
             from ftd_tui.tui.review import ReviewScreen
 
@@ -356,9 +326,7 @@ def test_narrow_layout_collapses_and_maximize_toggles(sample):
     root = sample("math-tutoring")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await loaded(pilot)
+        async with running(root, size=(80, 24)) as (app, pilot):
             main = app.query_one("#main")
             arts = app.query_one("#artifacts")
             assert main.has_class("narrow") and arts.display is False or arts.styles.display == "none"
@@ -385,14 +353,12 @@ HOSTILE = "[/] [bold]x[/bold] [link=http://e.vil]y \x1b]52;c;aGk=\x07 \x1b[2J \x
 def test_hostile_text_is_shown_as_data_everywhere(sample):
     root = sample("math-tutoring")
     # into keys and values that end up in messages, titles, the editor and review mode
-    yset(root, "config/rubric.yaml", f'criteria.CM1.category', HOSTILE)
+    yset(root, "config/rubric.yaml", "criteria.CM1.category", HOSTILE)
     yset(root, "config/rubric.yaml", "categories.x", {"weight": 0.1, "criteria": [HOSTILE]}, create=True)
     write(root, "config/system-prompt.md", f"# S\n\n```text\nYou tutor {{{{x}}}} {HOSTILE}\n```\n")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             shown = findings(app)
             assert any("[/]" in f and "[bold]x[/bold]" in f for f in shown)
             assert not any("\x1b" in f or "\x9b" in f or "\u202e" in f for f in shown)
@@ -423,9 +389,7 @@ def test_crash_leaves_one_plain_line_a_redacted_report_and_drafts(sample, monkey
     monkeypatch.setenv("FAKE_PROVIDER_API_KEY", "sk-canary-0123456789abcdef")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             ed = editor(app)
             ed.focus()
             await pilot.press("z")
@@ -454,9 +418,7 @@ def test_keymap_and_bad_config_notice(sample):
         fh.write("theme: no-such-theme\nkeymap:\n  show-gates: f10\n  not-a-binding: f11\n")
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             notes = [n for n in app._notifications if "Settings problems" in n.title]
             assert len(notes) == 1
             assert "no-such-theme" in notes[0].message and "not-a-binding" in notes[0].message
@@ -490,9 +452,7 @@ def test_copy_goes_through_the_clipboard_path(sample):
     yset(root, "config/rubric.yaml", "pass_threshold", 1.5)
 
     async def go():
-        app = create_app(root)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await loaded(pilot)
+        async with running(root) as (app, pilot):
             await wait_until(pilot, lambda: any("RUB016" in f for f in findings(app)))
             app.query_one("#diagnostics").focus()
             await pilot.press("y")

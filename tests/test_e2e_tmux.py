@@ -117,7 +117,7 @@ def _snapshot(name: str, screen: str) -> None:
 
 def test_snapshots_80x24(tmux, sample, tmp_path):
     root = sample("math-tutoring")
-    screen = launch(tmux, root, tmp_path)
+    launch(tmux, root, tmp_path)
     tmux.wait_for(lambda s: "no findings" in s and "saved" in s)
     _snapshot("main-80x24", tmux.settled())
     tmux.send("F7")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ftd_tui.core.costs import Price, compute_costs, price_for
-from ftd_tui.core.tokencount import Counter, approx_counter, exact_counter, tiktoken_encoding
+from ftd_tui.core.costs import price_for
+from ftd_tui.core.tokencount import Counter, exact_counter, tiktoken_encoding
 from ftd_tui.core.tokens import Inputs, estimate, generation_tokens
-from helpers import rules, write, yget, yset
+from helpers import rules, yset
 
 TEXT = "The quick brown fox — naïve café, 日本語 — jumps over the lazy dog. {persona} ```yaml\nkey: [1, 2]\n```"
 

@@ -13,7 +13,7 @@ from .artifacts.personas import check_personas
 from .artifacts.prompts import check_generator_prompt, check_system_prompt
 from .artifacts.rubric import check_rubric
 from .artifacts.settings import DEFAULT_CHECKS, Checks, check_settings
-from .artifacts.taxonomy import check_taxonomy, turn_ranges
+from .artifacts.taxonomy import check_taxonomy
 from .critique_log import CRITIQUED, CritiqueStatus, critique_status
 from .diagnostics import Diagnostic, make, sort_key
 from .project import ARTIFACTS, Project

@@ -7,7 +7,6 @@ of text with file:line:column, and the defaults stand in for what was wrong.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any

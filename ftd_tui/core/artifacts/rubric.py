@@ -179,7 +179,6 @@ def check_rubric(data: Any, where: Where, checks: Checks) -> tuple[Rubric | None
         unreviewed = [e for e in examples if isinstance(e, dict) and e.get("type") == "UNREVIEWED"]
         types = [e.get("type") for e in counted]
         ex_path = path + ("calibration_examples",) if "calibration_examples" in crit else path
-        key_form = "calibration_examples" not in crit
         if len(counted) < lo:
             diags.append(where.diag("RUB003", ex_path, f"{show(cid)} has {len(counted)} calibration example(s); at least {lo} are needed",
                                     "unambiguous criteria 3, judgment calls 4-5, highly subjective 6-8", key=True))

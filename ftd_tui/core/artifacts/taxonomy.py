@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..diagnostics import Diagnostic
-from .common import Where, fmt, number, schema_errors, show, unknown_keys, weights_sum_ok
+from .common import Where, fmt, number, schema_errors, show, weights_sum_ok
 from .settings import Checks
 
 EDGE_TOPIC = "edge_cases"
