@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("check", "status", "tokens", "new", "schema", "get", "set", "locate")
+SUBCOMMANDS = ("check", "status", "tokens", "doctor", "trust", "new", "schema", "get", "set", "locate")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 USAGE = """\
@@ -17,6 +17,8 @@ ftd [DIR] [--theme NAME] [--review]        open the app on a project (default: t
 ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on errors
 ftd status [DIR]                           one screen: gates and the next step
 ftd tokens [DIR] [--format text|json]      token budget, conversation length and cost estimates
+ftd doctor [DIR]                           test each model role: key, server, model, latency
+ftd trust [DIR]                            approve the project's non-default endpoints / key variables
 ftd new DIR [--template NAME]              a new project from a sample, or --template blank
 ftd schema [ARTIFACT]                      JSON Schema for editors (settings, taxonomy, rubric, …)
 ftd get FILE PATH                          read a value, e.g. criteria.CQ1.na_valid
@@ -57,6 +59,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     tk = sub.add_parser("tokens", help="token economics: conversation length against the budget, and cost")
     tk.add_argument("dir", nargs="?", default=".")
     tk.add_argument("--format", choices=("text", "json"), default="text")
+    dr = sub.add_parser("doctor", help="test every model role (a tiny call each)")
+    dr.add_argument("dir", nargs="?", default=".")
+    tr = sub.add_parser("trust", help="approve the project's endpoints and key variables")
+    tr.add_argument("dir", nargs="?", default=".")
     n = sub.add_parser("new", help="create a project")
     n.add_argument("dir")
     n.add_argument("--template", default="wellbeing-coaching",
@@ -224,6 +230,83 @@ def cmd_tokens(args) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- trust / doctor
+
+
+def _settings_of(dir_arg: str) -> tuple[object, dict]:
+    project = _load(dir_arg)
+    lf = project.files["settings"]
+    if not lf.readable or not isinstance(lf.data, dict):
+        raise CliError(f"{project.root / 'ftd.yaml'} cannot be read; run ftd check", EXIT_FINDINGS)
+    return project, lf.data
+
+
+def cmd_trust(args) -> int:
+    from .core.textsafe import clean_line
+    from .core.trust import approve, needs_approval
+
+    project, settings = _settings_of(args.dir)
+    items = needs_approval(settings)
+    if not items:
+        print("nothing to approve: every role uses its provider's default endpoint and key variable, or this machine")
+        return EXIT_OK
+    for item in items:
+        print(f"  {clean_line(item)}")
+    approve(settings, project.root)
+    print(f"approved for this models section ({len(items)} item(s)); a change to it asks again")
+    return EXIT_OK
+
+
+def cmd_doctor(args) -> int:
+    import asyncio
+
+    from .core.artifacts.settings import STANDARD_KEY_ENV, iter_roles, provider_of
+    from .core.textsafe import clean_line
+    from .core.trust import is_approved, needs_approval
+    from .llm.door import Door, LLMError, Role
+
+    _, settings = _settings_of(args.dir)
+    roles = iter_roles(settings)
+    if not roles:
+        print("no model roles in ftd.yaml (models: critic, user_sim, judges, base)")
+        return EXIT_FINDINGS
+    if not is_approved(settings):
+        print("these need your approval before any call (run `ftd trust`):")
+        for item in needs_approval(settings):
+            print(f"  {clean_line(item)}")
+        return EXIT_FINDINGS
+    door = Door(settings, trusted=True, max_attempts=1)
+    ok = True
+
+    async def probe(path, spec):
+        name = ".".join(map(str, path[1:]))
+        role = Role(name, {**spec, "max_tokens": 8, "timeout": spec.get("timeout", 20)})
+        env = spec.get("api_key_env") or STANDARD_KEY_ENV.get(provider_of(str(spec.get("model"))))
+        key_state = "" if not env else f"${env} {'set' if os.environ.get(env) else 'not set'}"
+        start = time.perf_counter()
+        try:
+            await door.complete(role, [{"role": "user", "content": "Reply with the single word OK."}], use_cache=False)
+            verdict = f"ok ({(time.perf_counter() - start) * 1000:.0f} ms)"
+            good = True
+        except LLMError as exc:
+            verdict = {"no_key": "no key", "unreachable": "server unreachable", "timeout": "server unreachable (timeout)",
+                       "bad_request": "refused", "offline": "refused by deployment.offline"}.get(exc.kind, exc.kind)
+            verdict += f": {exc.message}"
+            good = False
+        return name, str(spec.get("model")), key_state, verdict, good
+
+    import time
+
+    async def probe_all():
+        return await asyncio.wait_for(asyncio.gather(*(probe(p, s) for p, s in roles)), timeout=120)
+
+    results = asyncio.run(probe_all())
+    for name, model, key_state, verdict, good in results:
+        ok = ok and good
+        print(f"{'✓' if good else '✗'} {name:<10} {clean_line(model):<40} {key_state:<24} {clean_line(verdict)}")
+    return EXIT_OK if ok else EXIT_FINDINGS
+
+
 # --------------------------------------------------------------------------- new / schema
 
 
@@ -369,7 +452,8 @@ def cmd_locate(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
+COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "doctor": cmd_doctor, "trust": cmd_trust,
+            "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
             "locate": cmd_locate}
 
 

@@ -1,0 +1,323 @@
+"""The one door to language models: every role of ftd.yaml goes through here to litellm.
+
+litellm is imported lazily (never at start-up) after LITELLM_MODE=PRODUCTION (else it loads
+.env files on import) and LITELLM_LOCAL_MODEL_COST_MAP=True (else it fetches a price map).
+Keys come from the environment only and never appear in an error message: every message is
+redacted before it leaves this module."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from ..core.artifacts.settings import LOCAL_PROVIDERS, STANDARD_KEY_ENV, host_is_local, provider_of
+from ..core.costs import price_for
+from ..core.redact import redact
+from ..core.textsafe import clean
+
+PASS_THROUGH = ("temperature", "top_p", "max_tokens", "timeout", "seed", "stop", "reasoning_effort", "num_ctx",
+                "extra_body")
+_litellm = None
+
+
+def load_litellm():
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_MODE", "PRODUCTION")
+        os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        for name in ("LiteLLM", "litellm", "LiteLLM Router", "LiteLLM Proxy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        _litellm = litellm
+    return _litellm
+
+
+class LLMError(Exception):
+    """A call that did not succeed. ``kind``: no_key, unreachable, rate_limited, timeout,
+    server, bad_request, not_trusted, offline, cut, bad_output, cancelled."""
+
+    def __init__(self, kind: str, message: str, partial: str = ""):
+        super().__init__(redact(message))
+        self.kind = kind
+        self.message = redact(message)
+        self.partial = partial
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = 0.0  # None once any call's price is unknown
+
+    def add(self, inp: int, out: int, price) -> None:
+        self.calls += 1
+        self.input_tokens += inp
+        self.output_tokens += out
+        if self.cost is not None and price.known:
+            self.cost += inp * price.input_per_token + out * price.output_per_token
+        elif not price.known:
+            self.cost = None
+
+
+@dataclass
+class Reply:
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached: bool = False
+
+
+@dataclass
+class Role:
+    name: str
+    spec: dict
+
+    @property
+    def model(self) -> str:
+        return str(self.spec.get("model"))
+
+    @property
+    def local(self) -> bool:
+        base = self.spec.get("api_base")
+        if isinstance(base, str):
+            return host_is_local(base)[1]
+        return provider_of(self.model) in LOCAL_PROVIDERS
+
+    def backend(self) -> str:
+        return str(self.spec.get("api_base") or provider_of(self.model))
+
+
+@dataclass
+class Door:
+    settings: dict
+    cache: Any = None  # ResponseCache
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    trusted: bool | None = None  # None: ask core.trust
+    usage: dict[str, Usage] = field(default_factory=dict)
+    _semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- roles
+    def role(self, name: str, index: int = 0) -> Role:
+        models = self.settings.get("models") if isinstance(self.settings.get("models"), dict) else {}
+        spec = models.get(name)
+        if name == "judges":
+            judges = spec if isinstance(spec, list) else []
+            spec = judges[index] if index < len(judges) else None
+            name = f"judges[{index}]"
+        if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
+            raise LLMError("no_model", f"models.{name} is not configured in ftd.yaml")
+        return Role(name, spec)
+
+    def _check_allowed(self, role: Role) -> None:
+        from ..core.trust import is_approved, needs_approval
+
+        dep = self.settings.get("deployment") if isinstance(self.settings.get("deployment"), dict) else {}
+        if dep.get("offline") is True and not role.local:
+            raise LLMError("offline", f"deployment.offline is true and models.{role.name} ({role.model}) is not on this machine or LAN")
+        trusted = self.trusted if self.trusted is not None else is_approved(self.settings)
+        if not trusted:
+            raise LLMError("not_trusted", "approve this project's model endpoints first (ftd trust, or the app): "
+                           + "; ".join(needs_approval(self.settings)))
+
+    def _kwargs(self, role: Role) -> dict:
+        kw: dict[str, Any] = {k: role.spec[k] for k in PASS_THROUGH if k in role.spec}
+        kw["max_retries"] = 0  # the door retries (and honours Retry-After); the SDK must not retry too
+        if "num_ctx" in kw and provider_of(role.model) not in ("ollama", "ollama_chat"):
+            kw.setdefault("extra_body", {})["num_ctx"] = kw.pop("num_ctx")
+        if isinstance(role.spec.get("api_base"), str):
+            kw["api_base"] = role.spec["api_base"]
+        env = role.spec.get("api_key_env")
+        provider = provider_of(role.model)
+        if isinstance(env, str):
+            key = os.environ.get(env)
+            if not key:
+                raise LLMError("no_key", f"models.{role.name} reads its key from ${env}, which is not set")
+            kw["api_key"] = key
+        elif not role.local:
+            standard = STANDARD_KEY_ENV.get(provider)
+            if standard and not os.environ.get(standard):
+                raise LLMError("no_key", f"models.{role.name} ({role.model}) needs ${standard}, which is not set")
+        elif provider in ("openai", "hosted_vllm") or isinstance(role.spec.get("api_base"), str):
+            kw["api_key"] = "not-needed"  # OpenAI-compatible local servers ignore the key
+        return kw
+
+    def _semaphore(self, role: Role) -> asyncio.Semaphore:
+        key = role.backend()
+        if key not in self._semaphores:
+            self._semaphores[key] = asyncio.Semaphore(2 if role.local else 8)
+        return self._semaphores[key]
+
+    # ---------------------------------------------------------------- calls
+    async def stream(self, role: Role, messages: list[dict], on_delta: Callable[[str], Any] | None = None, *,
+                     sample_index: int = 0, use_cache: bool = True) -> Reply:
+        """Stream a reply; ``on_delta`` gets each piece of text as it arrives. A stream cut
+        mid-way raises LLMError('cut') with the text that did arrive."""
+        return await self._call(role, messages, on_delta, sample_index=sample_index, use_cache=use_cache, stream=True)
+
+    async def complete(self, role: Role, messages: list[dict], *, response_format: dict | None = None,
+                       sample_index: int = 0, use_cache: bool = True) -> Reply:
+        return await self._call(role, messages, None, sample_index=sample_index, use_cache=use_cache, stream=False,
+                                response_format=response_format)
+
+    async def structured(self, role: Role, messages: list[dict], model_cls, *, use_cache: bool = True):
+        """A pydantic-validated answer: JSON schema sent as response_format, one re-ask when
+        the answer is not valid, then an LLMError('bad_output') — never a silent pass or fail."""
+        from pydantic import ValidationError
+
+        schema = model_cls.model_json_schema()
+        fmt = {"type": "json_schema", "json_schema": {"name": model_cls.__name__, "schema": schema}}
+        convo = list(messages)
+        problem = ""
+        for attempt in range(2):
+            reply = await self.complete(role, convo, response_format=fmt, use_cache=use_cache and attempt == 0)
+            try:
+                return model_cls.model_validate(json.loads(_json_text(reply.text))), reply
+            except (ValueError, ValidationError) as exc:
+                problem = str(exc).splitlines()[0][:300]
+                convo = convo + [{"role": "assistant", "content": reply.text},
+                                 {"role": "user", "content": "That was not valid JSON for the schema "
+                                  f"({problem}). Answer again with only the JSON object."}]
+        raise LLMError("bad_output", f"models.{role.name} did not return valid JSON twice: {problem}")
+
+    async def _call(self, role: Role, messages: list[dict], on_delta, *, sample_index: int, use_cache: bool,
+                    stream: bool, response_format: dict | None = None) -> Reply:
+        self._check_allowed(role)
+        kwargs = self._kwargs(role)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        cache_params = {k: v for k, v in kwargs.items() if k not in ("api_key", "timeout", "max_retries")}
+        key = None
+        if self.cache is not None and use_cache:
+            key = self.cache.key(role.model, messages, cache_params, sample_index)
+            hit = self.cache.get(key)
+            if hit is not None:
+                text, usage = hit
+                if on_delta is not None:
+                    await _maybe_await(on_delta(text))
+                return Reply(text, usage.get("input", 0), usage.get("output", 0), cached=True)
+        litellm = await asyncio.to_thread(load_litellm) if _litellm is None else _litellm
+        attempt = 0
+        while True:
+            attempt += 1
+            received: list[str] = []
+            try:
+                async with self._semaphore(role):
+                    reply = await self._once(litellm, role, messages, kwargs, on_delta, received, stream)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # litellm's exceptions, network errors
+                err = self._classify(role, exc, "".join(received))
+                if received or err.kind not in ("rate_limited", "server", "timeout", "unreachable") \
+                        or attempt >= self.max_attempts:
+                    raise err from None
+                await asyncio.sleep(self._delay(attempt, exc))
+        price = price_for(role.spec)
+        self.usage.setdefault(role.name, Usage()).add(reply.input_tokens, reply.output_tokens, price)
+        if key is not None:
+            self.cache.put(key, reply.text, {"input": reply.input_tokens, "output": reply.output_tokens})
+        return reply
+
+    async def _once(self, litellm, role: Role, messages, kwargs, on_delta, received: list[str], stream: bool) -> Reply:
+        if not stream:
+            resp = await litellm.acompletion(model=role.model, messages=messages, **kwargs)
+            text = resp.choices[0].message.content or ""
+            usage = getattr(resp, "usage", None)
+            return Reply(_strip_think(text), getattr(usage, "prompt_tokens", 0) or 0,
+                         getattr(usage, "completion_tokens", 0) or 0)
+        resp = await litellm.acompletion(model=role.model, messages=messages, stream=True,
+                                         stream_options={"include_usage": True}, **kwargs)
+        inp = out = 0
+        finished = False
+        async for chunk in resp:
+            choices = getattr(chunk, "choices", None) or []
+            if choices:
+                piece = getattr(choices[0].delta, "content", None) or ""
+                if piece:
+                    received.append(piece)
+                    if on_delta is not None:
+                        await _maybe_await(on_delta(piece))
+                if getattr(choices[0], "finish_reason", None):
+                    finished = True
+            usage = getattr(chunk, "usage", None)
+            if usage:
+                inp = getattr(usage, "prompt_tokens", 0) or inp
+                out = getattr(usage, "completion_tokens", 0) or out
+        if not finished:
+            raise LLMError("cut", f"the stream from models.{role.name} stopped before the reply was complete",
+                           "".join(received))
+        return Reply(_strip_think("".join(received)), inp, out)
+
+    def _classify(self, role: Role, exc: Exception, partial: str) -> LLMError:
+        if isinstance(exc, LLMError):
+            return exc
+        name = type(exc).__name__
+        status = getattr(exc, "status_code", None)
+        detail = clean(str(exc)).splitlines()[0][:240] if str(exc) else name
+        where = f"models.{role.name} ({role.model})"
+        if partial:
+            return LLMError("cut", f"{where}: the stream broke after {len(partial)} characters ({name})", partial)
+        if name == "RateLimitError" or status == 429:
+            return LLMError("rate_limited", f"{where}: rate limited (429); retried {self.max_attempts} times")
+        if "Timeout" in name:
+            return LLMError("timeout", f"{where}: no answer within the timeout")
+        if "connection error" in detail.lower() or "connection refused" in detail.lower() or "connecterror" in detail.lower():
+            # litellm reports a refused connection as a 500 "Connection error."
+            return LLMError("unreachable", f"{where}: cannot reach the server")
+        if name in ("InternalServerError", "ServiceUnavailableError", "BadGatewayError") or (status or 0) >= 500:
+            return LLMError("server", f"{where}: the server failed ({status or name})")
+        if name == "APIConnectionError":
+            return LLMError("unreachable", f"{where}: cannot reach the server ({detail})")
+        if name in ("AuthenticationError", "PermissionDeniedError"):
+            return LLMError("no_key", f"{where}: the key was refused ({name})")
+        if name == "NotFoundError":
+            return LLMError("bad_request", f"{where}: unknown model ({detail})")
+        return LLMError("bad_request", f"{where}: {name}: {detail}")
+
+    def _delay(self, attempt: int, exc: Exception) -> float:
+        retry_after = None
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+        if headers is not None:
+            try:
+                retry_after = float(headers.get("retry-after") or headers.get("Retry-After"))
+            except (TypeError, ValueError):
+                retry_after = None
+        if retry_after is not None:
+            return min(30.0, max(0.0, retry_after))
+        return min(30.0, self.base_delay * 2 ** (attempt - 1)) * (0.5 + random.random())
+
+
+def _json_text(text: str) -> str:
+    """The JSON object inside a reply that may wrap it in a fence or prose."""
+    m = re.search(r"```(?:json)?\s*(\{.*\})\s*```", text, re.S)
+    if m:
+        return m.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if start >= 0 and end > start else text
+
+
+def _strip_think(text: str) -> str:
+    return re.sub(r"<think>.*?</think>\s*", "", text, flags=re.S)
+
+
+async def _maybe_await(value: Awaitable | Any) -> None:
+    if asyncio.iscoroutine(value):
+        await value
+
+
+def timed() -> Callable[[], float]:
+    start = time.perf_counter()
+    return lambda: (time.perf_counter() - start) * 1000

@@ -1,0 +1,134 @@
+"""An OpenAI-compatible chat-completions server on a free loopback port, scripted per request.
+
+Every LLM test goes through the real litellm code path to this server. A script entry says
+what the next request gets:
+  {"text": "...", "chunks": 5, "chunk_delay": 0.01}   a reply (streamed in chunks when asked)
+  {"status": 429, "retry_after": 1}                  a rate limit, with Retry-After
+  {"status": 500}                                    a server error
+  {"delay": 30}                                      a hang (the client should time out)
+  {"text": "...", "cut_after": 2}                    a stream cut after 2 chunks
+When the script is empty, requests get ``default_text``."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeOpenAI:
+    def __init__(self, default_text: str = "ok"):
+        self.default_text = default_text
+        self.script: list[dict] = []
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def push(self, *entries: dict) -> None:
+        with self.lock:
+            self.script.extend(entries)
+
+    def _next(self) -> dict:
+        with self.lock:
+            return self.script.pop(0) if self.script else {"text": self.default_text}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+                else:
+                    self._json(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with fake.lock:
+                    fake.requests.append({"body": body, "headers": dict(self.headers)})
+                entry = fake._next()
+                if "delay" in entry:
+                    time.sleep(entry["delay"])
+                status = entry.get("status", 200)
+                if status != 200:
+                    headers = {"Retry-After": str(entry["retry_after"])} if "retry_after" in entry else {}
+                    self._json(status, {"error": {"message": entry.get("message", f"scripted {status}"),
+                                                  "type": "rate_limit_error" if status == 429 else "server_error"}},
+                               headers)
+                    return
+                text = entry.get("text", fake.default_text)
+                prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+                usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
+                         "total_tokens": prompt_tokens + len(text.split())}
+                if body.get("stream"):
+                    self._stream(text, entry, usage, body)
+                else:
+                    self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                                     "model": body.get("model", "fake-model"),
+                                     "choices": [{"index": 0, "finish_reason": "stop",
+                                                  "message": {"role": "assistant", "content": text}}],
+                                     "usage": usage})
+
+            def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, text: str, entry: dict, usage: dict, body: dict) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                n = max(1, int(entry.get("chunks", 8)))
+                size = max(1, -(-len(text) // n))
+                pieces = [text[i:i + size] for i in range(0, len(text), size)] or [""]
+                delay = float(entry.get("chunk_delay", 0.0))
+                try:
+                    for i, piece in enumerate(pieces):
+                        if "cut_after" in entry and i >= entry["cut_after"]:
+                            self.wfile.flush()
+                            self.connection.shutdown(2)  # the stream stops mid-way
+                            return
+                        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                                 "model": body.get("model", "fake-model"),
+                                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                        if delay:
+                            time.sleep(delay)
+                    final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                             "model": body.get("model", "fake-model"),
+                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+                    self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
