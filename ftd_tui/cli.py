@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("check", "status", "tokens", "doctor", "trust", "new", "schema", "get", "set", "locate")
+SUBCOMMANDS = ("check", "status", "tokens", "critique", "doctor", "trust", "new", "schema", "get", "set", "locate")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 USAGE = """\
@@ -17,6 +17,7 @@ ftd [DIR] [--theme NAME] [--review]        open the app on a project (default: t
 ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on errors
 ftd status [DIR]                           one screen: gates and the next step
 ftd tokens [DIR] [--format text|json]      token budget, conversation length and cost estimates
+ftd critique UNIT [DIR] [--no-cache]       expert role-play critique of taxonomy | rubric | personas | prompts
 ftd doctor [DIR]                           test each model role: key, server, model, latency
 ftd trust [DIR]                            approve the project's non-default endpoints / key variables
 ftd new DIR [--template NAME]              a new project from a sample, or --template blank
@@ -59,6 +60,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     tk = sub.add_parser("tokens", help="token economics: conversation length against the budget, and cost")
     tk.add_argument("dir", nargs="?", default=".")
     tk.add_argument("--format", choices=("text", "json"), default="text")
+    cr = sub.add_parser("critique", help="expert role-play critique of an artifact")
+    cr.add_argument("unit", choices=("taxonomy", "rubric", "personas", "prompts"))
+    cr.add_argument("dir", nargs="?", default=".")
+    cr.add_argument("--no-cache", action="store_true", help="ask the models again instead of reusing cached answers")
     dr = sub.add_parser("doctor", help="test every model role (a tiny call each)")
     dr.add_argument("dir", nargs="?", default=".")
     tr = sub.add_parser("trust", help="approve the project's endpoints and key variables")
@@ -227,6 +232,80 @@ def cmd_tokens(args) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return EXIT_OK
     print("\n".join(clean_line(l) if l else "" for l in report_lines(est, costs, model)))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- critique
+
+
+def cmd_critique(args) -> int:
+    import asyncio
+
+    from .core.textsafe import clean, clean_line
+    from .core.userdirs import cache_dir
+    from .critique.run import CritiqueError, run_critique
+    from .llm.cache import ResponseCache
+    from .llm.door import Door, LLMError
+
+    project, settings = _settings_of(args.dir)
+    cache = None if args.no_cache else ResponseCache(cache_dir() / "responses.sqlite")
+    door = Door(settings, cache=cache)
+    order: list = []
+    shown: dict[str, int] = {}  # voice key -> characters already printed
+    state = {"current": 0}
+
+    def out(text: str) -> None:
+        sys.stdout.write(clean(text))
+        sys.stdout.flush()
+
+    def advance() -> None:
+        # print the current voice live; the others wait their turn, then appear whole
+        while state["current"] < len(order):
+            v = order[state["current"]]
+            if v.key not in shown:
+                out(f"\n## {v.name} ({v.kind}{', difficult user' if v.difficult_user else ''}) — fictional\n\n")
+                shown[v.key] = 0
+            out(v.text[shown[v.key]:])
+            shown[v.key] = len(v.text)
+            if v.status in ("done", "error", "cancelled"):
+                if v.error:
+                    out(f"\n[{v.status}: {v.error}]\n")
+                state["current"] += 1
+                continue
+            break
+
+    def on_event(kind: str, voice) -> None:
+        if voice is not None and voice not in order:
+            order.append(voice)
+        if kind in ("delta", "status"):
+            advance()
+        elif kind == "synthesis":
+            out("\n\n# Synthesis\n\n")
+
+    try:
+        run = asyncio.run(run_critique(door, project, args.unit, on_event, use_cache=not args.no_cache))
+    except (CritiqueError, LLMError) as exc:
+        raise CliError(str(exc), EXIT_FINDINGS) from None
+    except KeyboardInterrupt:
+        print("\ncancelled; the answers that arrived are kept in the log", file=sys.stderr)
+        return 130
+    finally:
+        if cache is not None:
+            cache.close()
+    advance()
+    if run.synthesis_error:
+        print(f"synthesis failed: {clean_line(run.synthesis_error)}")
+    for p in run.proposals:
+        flag = "  ⚠ touches " + ", ".join(p.flagged) if p.flagged else ""
+        problem = f"  (cannot apply: {p.problem})" if p.problem else ""
+        print(f"- {clean_line(str(p.data.get('id')))} [{clean_line(str(p.data.get('severity')))}] "
+              f"{clean_line(str(p.data.get('title')))}{flag}{problem}")
+    print(f"\nlog: {run.log_path}")
+    print("decide each proposal in the app (F6 on the artifact); critical and major ones gate 'done'")
+    failed = [v for v in run.voices if v.status != "done"]
+    if failed or run.synthesis_error:
+        print(f"{len(failed)} expert(s) failed; see the log", file=sys.stderr)
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -452,7 +531,8 @@ def cmd_locate(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "doctor": cmd_doctor, "trust": cmd_trust,
+COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "critique": cmd_critique,
+            "doctor": cmd_doctor, "trust": cmd_trust,
             "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
             "locate": cmd_locate}
 

@@ -7,7 +7,8 @@ what the next request gets:
   {"status": 500}                                    a server error
   {"delay": 30}                                      a hang (the client should time out)
   {"text": "...", "cut_after": 2}                    a stream cut after 2 chunks
-When the script is empty, requests get ``default_text``."""
+An entry with "match": "some text" waits for the first request whose messages contain it
+(concurrent callers arrive in any order). Otherwise requests get ``default_text``."""
 
 from __future__ import annotations
 
@@ -43,9 +44,12 @@ class FakeOpenAI:
         with self.lock:
             self.script.extend(entries)
 
-    def _next(self) -> dict:
+    def _next(self, body_text: str = "") -> dict:
         with self.lock:
-            return self.script.pop(0) if self.script else {"text": self.default_text}
+            for i, entry in enumerate(self.script):
+                if "match" not in entry or entry["match"] in body_text:
+                    return self.script.pop(i)
+            return {"text": self.default_text}
 
     def _handler(self):
         fake = self
@@ -67,7 +71,7 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake.lock:
                     fake.requests.append({"body": body, "headers": dict(self.headers)})
-                entry = fake._next()
+                entry = fake._next(json.dumps(body.get("messages", [])))
                 if "delay" in entry:
                     time.sleep(entry["delay"])
                 status = entry.get("status", 200)

@@ -1,0 +1,217 @@
+"""A critique run: every expert (and difficult user) of the unit's panel answers, streamed
+concurrently; then a synthesis into proposals; then a log. Cancelling keeps what arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..core.project import Project
+from ..core.textsafe import clean
+from ..llm.door import Door, LLMError
+from .log import write_log
+from .prompts import SIBLINGS, UNIT_FILES, Synthesis, expert_messages, synthesis_messages
+
+FLAG_KEYS = ("safety_gates", "pass_threshold", "na_valid")
+DIGEST_LINES = 60
+
+
+class CritiqueError(Exception):
+    pass
+
+
+@dataclass
+class Voice:
+    key: str
+    name: str
+    kind: str
+    spec: dict
+    difficult_user: bool = False
+    text: str = ""
+    status: str = "waiting"  # waiting, streaming, done, error, cancelled
+    error: str = ""
+
+
+@dataclass
+class ProposalView:
+    data: dict
+    file_id: str | None
+    problem: str = ""  # why it cannot be applied as written
+    flagged: list[str] = field(default_factory=list)
+    disposition: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class CritiqueRun:
+    unit: str
+    voices: list[Voice]
+    texts: dict[str, str]  # artifact id -> text judged
+    judged_hash: str
+    proposals: list[ProposalView] = field(default_factory=list)
+    synthesis_error: str = ""
+    log_path: object = None
+    cancelled: bool = False
+
+
+def unit_texts(project: Project, unit: str, buffers: dict[str, str] | None = None) -> dict[str, str]:
+    buffers = buffers or {}
+    out = {}
+    for aid in UNIT_FILES[unit]:
+        lf = project.files[aid]
+        text = buffers.get(aid, lf.text)
+        if text is None:
+            raise CritiqueError(f"{lf.rel} is missing or unreadable: nothing to critique")
+        out[aid] = text
+    return out
+
+
+def text_hash(texts: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for aid in sorted(texts):
+        h.update(aid.encode() + b"\0" + texts[aid].encode("utf-8") + b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+def panel(project: Project, unit: str) -> list[Voice]:
+    ex = project.files["experts"]
+    data = ex.data if ex.readable else None
+    panels = data.get("panels") if isinstance(data, dict) and isinstance(data.get("panels"), dict) else {}
+    p = panels.get(unit) if isinstance(panels.get(unit), dict) else {}
+    voices = []
+    for i, e in enumerate(p.get("experts") or []):
+        if isinstance(e, dict) and e.get("fictional") is True and e.get("name"):
+            voices.append(Voice(f"expert-{i}", clean(str(e["name"])), str(e.get("kind", "expert")), e))
+    for i, u in enumerate(p.get("difficult_users") or []):
+        if isinstance(u, dict) and u.get("fictional") is True and u.get("name"):
+            voices.append(Voice(f"user-{i}", clean(str(u["name"])), "difficult user", u, difficult_user=True))
+    if not voices:
+        raise CritiqueError(f"critiques/experts.yaml has no fictional experts for the {unit} panel")
+    return voices
+
+
+def _context(project: Project) -> dict:
+    s = project.files["settings"].data if project.files["settings"].readable else {}
+    s = s if isinstance(s, dict) else {}
+    dep = s.get("deployment") if isinstance(s.get("deployment"), dict) else {}
+    bud = s.get("budget") if isinstance(s.get("budget"), dict) else {}
+    constraints = ", ".join(f"{k}: {v}" for k, v in {**dep, **bud}.items() if v not in (None, ""))
+    return {"domain": s.get("domain"), "description": s.get("description"), "constraints": constraints}
+
+
+def _digest(project: Project, unit: str) -> dict[str, str]:
+    out = {}
+    for aid in SIBLINGS.get(unit, ()):
+        lf = project.files[aid]
+        if lf.text:
+            lines = lf.text.splitlines()
+            more = f"\n… ({len(lines) - DIGEST_LINES} more lines)" if len(lines) > DIGEST_LINES else ""
+            out[lf.rel] = "\n".join(lines[:DIGEST_LINES]) + more
+    return out
+
+
+def review_proposal(p: dict, project: Project, unit: str, texts: dict[str, str]) -> ProposalView:
+    patch = p.get("patch") or {}
+    target = str(patch.get("file") or "")
+    by_rel = {project.files[a].rel: a for a in texts}
+    file_id = by_rel.get(target) or (target if target in texts else None)
+    view = ProposalView(p, file_id)
+    joined = f"{patch.get('find', '')}\n{patch.get('replace', '')}"
+    view.flagged = [k for k in FLAG_KEYS if k in joined]
+    if target.endswith("ftd.yaml") or target == "settings":
+        view.problem = "proposals never touch ftd.yaml"
+    elif file_id is None:
+        view.problem = f"it targets {clean(target) or 'no file'}, which is not under review"
+    else:
+        count = texts[file_id].count(str(patch.get("find", ""))) if patch.get("find") else 0
+        if count != 1:
+            view.problem = "its text to replace is not in the file" if count == 0 else \
+                f"its text to replace occurs {count} times"
+    return view
+
+
+def apply_patch(text: str, patch: dict) -> str:
+    find, replace = str(patch.get("find", "")), str(patch.get("replace", ""))
+    if not find or text.count(find) != 1:
+        raise CritiqueError("the proposal's text to replace does not occur exactly once")
+    return text.replace(find, replace, 1)
+
+
+async def run_critique(door: Door, project: Project, unit: str, on_event: Callable[[str, Voice | None], None] | None = None,
+                       *, buffers: dict[str, str] | None = None, use_cache: bool = True) -> CritiqueRun:
+    if unit not in UNIT_FILES:
+        raise CritiqueError(f"no critique for '{unit}': choose taxonomy, rubric, personas or prompts")
+    texts = unit_texts(project, unit, buffers)
+    voices = panel(project, unit)
+    run = CritiqueRun(unit, voices, texts, text_hash(texts))
+    role = door.role("critic")
+    artifact = {project.files[a].rel: t for a, t in texts.items()}
+    context, digest = _context(project), _digest(project, unit)
+    emit = on_event or (lambda kind, voice: None)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    async def one(v: Voice) -> None:
+        v.status = "streaming"
+        emit("status", v)
+
+        def delta(piece: str) -> None:
+            v.text += piece
+            emit("delta", v)
+
+        try:
+            await door.stream(role, expert_messages(v.spec, unit, artifact, context, digest, v.difficult_user), delta,
+                              use_cache=use_cache)
+            v.status = "done"
+        except LLMError as exc:
+            v.status, v.error = "error", exc.message
+            if exc.partial and not v.text:
+                v.text = exc.partial
+        except asyncio.CancelledError:
+            v.status = "cancelled"
+            emit("status", v)
+            raise
+        emit("status", v)
+
+    try:
+        await asyncio.gather(*(one(v) for v in voices))
+        answered = [(f"{v.name} ({v.kind})", v.text) for v in voices if v.status == "done" and v.text.strip()]
+        if not answered:
+            raise CritiqueError("no expert answered: " + "; ".join(v.error for v in voices if v.error)[:500])
+        emit("synthesis", None)
+        try:
+            synth, _ = await door.structured(role, synthesis_messages(unit, artifact, answered), Synthesis,
+                                             use_cache=use_cache)
+            run.proposals = [review_proposal(p.model_dump(), project, unit, texts) for p in synth.proposals]
+        except LLMError as exc:
+            run.synthesis_error = exc.message
+        emit("proposals", None)
+    except asyncio.CancelledError:
+        run.cancelled = True
+    finally:
+        run.log_path = write_log(project.root, unit, _front(run, role.model, started, door), [
+            (f"{v.name} ({v.kind}){' — difficult user' if v.difficult_user else ''}",
+             v.status + (f": {v.error}" if v.error else ""), v.text) for v in voices])
+    return run
+
+
+def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
+    usage = door.usage.get("critic")
+    return {
+        "artifact": run.unit, "created": started, "model": model, "artifact_hash": run.judged_hash,
+        "synthesis": bool(run.proposals) and not run.cancelled,
+        "cancelled": run.cancelled, "synthesis_error": run.synthesis_error or None,
+        "proposals": [{"id": str(p.data.get("id")), "title": clean(str(p.data.get("title"))),
+                       "severity": str(p.data.get("severity")), "target": clean(str(p.data.get("target"))),
+                       "experts": [clean(str(e)) for e in p.data.get("experts") or []],
+                       "rationale": clean(str(p.data.get("rationale"))),
+                       "patch": {k: str((p.data.get("patch") or {}).get(k, "")) for k in ("file", "find", "replace")},
+                       "cannot_apply": p.problem or None, "flagged": p.flagged or None,
+                       "disposition": None, "reason": None} for p in run.proposals],
+        "dispositions_artifact_hash": None,
+        "usage": {"calls": usage.calls if usage else 0, "input_tokens": usage.input_tokens if usage else 0,
+                  "output_tokens": usage.output_tokens if usage else 0,
+                  "cost_usd": (round(usage.cost, 4) if usage and usage.cost is not None else None)},
+    }
