@@ -205,7 +205,7 @@ def test_quit_with_unsaved_work_asks(sample):
     assert (root / "config/rubric.yaml").read_text().startswith("x")
 
 
-@pytest.mark.parametrize("key,word", [("f5", "Baseline"), ("f6", "Critique"), ("ctrl+r", "Baseline"), ("ctrl+t", "Critique")])
+@pytest.mark.parametrize("key,word", [("f5", "Baseline"), ("ctrl+r", "Baseline")])
 def test_deferred_keys_say_so(sample, key, word):
     root = sample("math-tutoring")
 
@@ -464,3 +464,50 @@ def test_copy_goes_through_the_clipboard_path(sample):
             assert app.clipboard == ed.text
 
     run(go())
+
+
+def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
+    from fakes.openai_server import FakeOpenAI
+    from test_critique import synthesis
+
+    from ftd_tui.core.critique_log import critique_status
+    from ftd_tui.core.project import Project
+
+    root = sample("math-tutoring")
+    os.environ["FTD_TEST_KEY"] = "sk-canary-app-0123456789"
+    with FakeOpenAI(default_text="A fictional expert's **answer**: add a criterion for indirect signals.") as fake:
+        role = {"model": "openai/fake-model", "api_base": fake.base_url, "api_key_env": "FTD_TEST_KEY"}
+        yset(root, "ftd.yaml", "models", {"critic": role, "judges": [role, role]})
+        fake.push({"match": "synthesise", "text": synthesis(root)})
+
+        async def go():
+            from ftd_tui.tui.critique_screen import CritiqueScreen, ReasonScreen
+            from ftd_tui.tui.screens import Choice
+
+            async with running(root) as (app, pilot):
+                app.open_artifact("rubric", focus=True)
+                await pilot.press("f6")
+                await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="approval question")
+                await pilot.press("y")
+                await wait_until(pilot, lambda: isinstance(app.screen, CritiqueScreen), what="critique screen")
+                screen = app.screen
+                await wait_until(pilot, lambda: screen.run is not None, timeout=60, what="critique finished")
+                assert all(v.status == "done" for v in screen.voices) and len(screen.voices) >= 5
+                assert screen.view == "proposals" and len(screen.run.proposals) == 3
+                await pilot.press("a")  # P1: applied to the buffer as one edit
+                ed = app.editors["rubric"]
+                await wait_until(pilot, lambda: "pass_threshold: 0.85" in ed.text and ed.dirty, what="applied")
+                await pilot.press("down", "r")  # P2 (ftd.yaml): rejected with a reason
+                await wait_until(pilot, lambda: isinstance(app.screen, ReasonScreen))
+                await pilot.press(*"proposals never touch ftd.yaml", "enter")
+                await wait_until(pilot, lambda: screen.run.proposals[1].disposition == "rejected")
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: not isinstance(app.screen, CritiqueScreen))
+                ed.focus()
+                await pilot.press("ctrl+s")
+                await wait_until(pilot, lambda: not ed.dirty, what="saved")
+
+        run(go())
+    status, _ = critique_status(root, "rubric", Project.load(root).artifact_hash("rubric"))
+    assert status.dispositioned and not status.stale, status.reason
+    assert "pass_threshold: 0.85" in (root / "config/rubric.yaml").read_text()

@@ -147,7 +147,6 @@ SEVERITY_MARK = {"error": ("✗ error", "bold red"), "warning": ("! warn ", "yel
 DEFERRED = {
     "run_baseline": "The baseline run arrives with the baseline issue; until then F5 does nothing else. "
                     "Gate 7 stays 'untested'.",
-    "run_critique": "The expert role-play critique arrives with the critique issue; until then F6 does nothing else.",
 }
 
 
@@ -202,6 +201,7 @@ class FtdApp(App):
         self.ready = False
         self.shown_findings: list = []
         self.counter = None  # the token counter, once the worker has loaded it
+        self._critique_screen = None
         self.estimate = None
         self.theme_problems = self._choose_theme()
 
@@ -761,8 +761,117 @@ class FtdApp(App):
     def action_run_baseline(self) -> None:
         self.notify(DEFERRED["run_baseline"], title="Baseline: not yet available", severity="warning", timeout=6, markup=False)
 
+    # ------------------------------------------------------------------ the expert critique
+    CRITIQUE_UNIT = {"taxonomy": "taxonomy", "rubric": "rubric", "personas": "personas", "user-sim": "prompts",
+                     "assistant": "prompts", "system-prompt": "prompts"}
+
     def action_run_critique(self) -> None:
-        self.notify(DEFERRED["run_critique"], title="Critique: not yet available", severity="warning", timeout=6, markup=False)
+        from ..core.trust import approve, is_approved, needs_approval
+
+        if self.project is None or self.snapshot is None:
+            return
+        unit = self.CRITIQUE_UNIT.get(self.current or "")
+        if unit is None:
+            self.notify("the expert critique covers the taxonomy, the rubric, the personas and the prompts; "
+                        "open one of them first", markup=False)
+            return
+        if self._critique_screen is not None and self._critique_screen.is_attached:
+            self.push_screen(self._critique_screen)
+            return
+        settings = self.project.files["settings"].data if self.project.files["settings"].readable else {}
+        settings = settings if isinstance(settings, dict) else {}
+        if not is_approved(settings):
+            def answered(choice: str | None) -> None:
+                if choice == "approve":
+                    approve(settings, self.root)
+                    self.action_run_critique()
+
+            self.push_screen(Choice("This project sends text to endpoints that need your approval:",
+                                    [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
+                                    "\n".join(needs_approval(settings))), answered)
+            return
+        from .critique_screen import CritiqueScreen
+
+        screen = CritiqueScreen(unit)
+        self._critique_screen = screen
+        self.push_screen(screen)
+        self.critique_worker(screen, unit, settings)
+
+    @work(exclusive=True, group="critique")
+    async def critique_worker(self, screen, unit: str, settings: dict) -> None:
+        from ..core.userdirs import cache_dir
+        from ..critique.run import CritiqueError, run_critique
+        from ..llm.cache import ResponseCache
+        from ..llm.door import Door, LLMError
+
+        cache = ResponseCache(cache_dir() / "responses.sqlite") if self.config.drafts is not None else None
+        door = Door(settings, cache=cache)
+        try:
+            run = await run_critique(door, self.project, unit, screen.voice_event, buffers=self.dirty_buffers())
+            screen.finished(run, None)
+            self.notify(f"critique of the {unit} saved: {run.log_path.name}", timeout=4, markup=False)
+        except (CritiqueError, LLMError) as exc:
+            screen.finished(None, clean_line(str(exc)))
+            self.notify(clean_line(str(exc)), title="Critique failed", severity="error", markup=False)
+        finally:
+            if cache is not None:
+                cache.close()
+            self.schedule_validation()
+
+    def cancel_critique(self) -> None:
+        self.workers.cancel_group(self, "critique")
+
+    def buffer_text(self, artifact_id: str) -> str:
+        ed = self.editors.get(artifact_id)
+        return ed.text if ed is not None else (self.project.files[artifact_id].text or "")
+
+    def unit_hash(self, unit: str) -> str:
+        """The hash the artifact will have once the buffers are saved (Project.artifact_hash's form)."""
+        import hashlib
+
+        from ..critique.prompts import UNIT_FILES
+
+        parts = []
+        for aid in UNIT_FILES[unit]:
+            ed, lf = self.editors.get(aid), self.project.files[aid]
+            bom = ed.bom if ed is not None else lf.bom
+            data = (("\ufeff" if bom else "") + self.buffer_text(aid)).encode("utf-8")
+            parts.append((lf.rel, hashlib.sha256(data).hexdigest()))
+        if len(parts) == 1:
+            return "sha256:" + parts[0][1]
+        return "sha256:" + hashlib.sha256("\n".join(f"{rel}:{h}" for rel, h in parts).encode()).hexdigest()
+
+    def accept_proposal(self, run, index: int) -> bool:
+        p = run.proposals[index]
+        patch = p.data.get("patch") or {}
+        self.open_artifact(p.file_id)
+        ed = self.editors[p.file_id]
+        text, find = ed.text, str(patch.get("find", ""))
+        if not find or text.count(find) != 1:
+            self.notify("the proposal no longer applies: its text to replace is not in the buffer exactly once",
+                        severity="error", markup=False)
+            return False
+        at = text.index(find)
+
+        def loc(offset: int) -> tuple[int, int]:
+            row = text.count("\n", 0, offset)
+            return row, offset - (text.rfind("\n", 0, offset) + 1)
+
+        ed.replace(str(patch.get("replace", "")), loc(at), loc(at + len(find)))  # one undoable edit
+        self.record_disposition(run, index, "accepted", "")
+        self.notify(f"applied {p.data.get('id')} to {self.project.files[p.file_id].rel}; save to keep it", markup=False)
+        return True
+
+    def record_disposition(self, run, index: int, disposition: str, reason: str) -> None:
+        from ..critique.log import record_disposition
+
+        p = run.proposals[index]
+        p.disposition, p.reason = disposition, reason
+        try:
+            record_disposition(run.log_path, index, disposition, reason, self.unit_hash(run.unit))
+        except Exception as exc:  # the log is ours, but the disk may be full or the file moved
+            self.notify(f"could not record the decision: {clean_line(str(exc))}", severity="error", markup=False)
+        self.schedule_validation()
 
     def action_gates(self) -> None:
         if self.snapshot is None:

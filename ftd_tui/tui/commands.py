@@ -23,7 +23,7 @@ def ftd_system_commands(app):
         ("Token budget and cost", "the estimate table, its breakdown and the cost lines (t, F10)", app.action_tokens),
         ("Copy pane", "copy the selection or the focused pane (OSC 52) (y)", app.action_copy_pane),
         ("Run baseline", "evaluate the base model (F5, ctrl+r) — arrives with later work", app.action_run_baseline),
-        ("Run expert critique", "role-play critique of this artifact (F6, ctrl+t) — arrives with later work", app.action_run_critique),
+        ("Run expert critique", "fictional experts critique this artifact; then decide the proposals (F6, ctrl+t)", app.action_run_critique),
         ("Help", "keys of the focused pane (F1, ctrl+g, ?)", app.action_help),
     ]
     for title, help_text, callback in actions:

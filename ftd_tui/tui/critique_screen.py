@@ -1,0 +1,274 @@
+"""F6: the expert critique of the artifact in view. Experts stream side by side with a status
+strip; Esc cancels and keeps what arrived; then the proposals, each with its diff, to accept
+(an exact edit into the editor's buffer; you save), reject or defer with a reason."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..core.diffing import unified
+from ..core.textsafe import clean, clean_line
+
+STATUS_MARK = {"waiting": ("·", "dim"), "streaming": ("…", "yellow"), "done": ("✓", "green"),
+               "error": ("✗", "bold red"), "cancelled": ("–", "dim")}
+SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "dim"}
+
+
+class ReasonScreen(ModalScreen[str | None]):
+    DEFAULT_CSS = """
+    ReasonScreen { align: center middle; }
+    ReasonScreen > Vertical { width: 80; max-width: 95%; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-reason")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question, style="bold"))
+            yield Input(placeholder="one line: why", id="reason")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CritiqueScreen(Screen[None]):
+    DEFAULT_CSS = """
+    CritiqueScreen #strip { height: 1; background: $boost; padding: 0 1; }
+    CritiqueScreen #body { height: 1fr; }
+    CritiqueScreen #voices, CritiqueScreen #proposals { width: 34; border: round $primary-muted; }
+    CritiqueScreen #voices:focus, CritiqueScreen #proposals:focus { border: round $primary; }
+    CritiqueScreen.narrow #voices, CritiqueScreen.narrow #proposals { display: none; }
+    CritiqueScreen #answer-scroll { width: 1fr; border: round $primary-muted; padding: 0 1; }
+    CritiqueScreen #diff { width: 1fr; border: round $primary-muted; padding: 0 1; }
+    CritiqueScreen .hidden { display: none; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel_or_close", "Cancel / close", id="critique-cancel"),
+        Binding("right,n", "step(1)", "Next", id="critique-next"),
+        Binding("left,p", "step(-1)", "Previous", id="critique-prev"),
+        Binding("a", "decide('accepted')", "Accept", id="proposal-accept"),
+        Binding("r", "decide('rejected')", "Reject", id="proposal-reject"),
+        Binding("d", "decide('deferred')", "Defer", id="proposal-defer"),
+        Binding("tab", "toggle_view", "Answers / proposals", id="critique-toggle"),
+    ]
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+        self.run = None  # CritiqueRun once finished
+        self.voices: list = []
+        self.index = 0
+        self.view = "answers"
+        self.running = True
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"Expert critique · {self.unit} · starting…"), id="strip")
+        with Horizontal(id="body"):
+            yield OptionList(id="voices")
+            with VerticalScroll(id="answer-scroll"):
+                yield Markdown("", id="answer")
+            yield OptionList(id="proposals", classes="hidden")
+            with VerticalScroll(id="diff", classes="hidden"):
+                yield Static("", id="diff-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_class(self.app.size.width < 100, "narrow")
+        self.set_interval(0.1, self.refresh_answer)
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < 100, "narrow")
+
+    # ---- streaming
+    def voice_event(self, kind: str, voice) -> None:
+        if voice is not None and voice not in self.voices:
+            self.voices.append(voice)
+        if kind == "synthesis":
+            self.update_strip("synthesising proposals…")
+        self.refresh_voices()
+
+    def refresh_voices(self) -> None:
+        lv = self.query_one("#voices", OptionList)
+        options = []
+        for i, v in enumerate(self.voices):
+            mark, style = STATUS_MARK.get(v.status, ("?", ""))
+            label = Text(no_wrap=True, overflow="ellipsis")
+            label.append(f"{mark} ", style=style)
+            label.append(clean_line(v.name))
+            label.append(f" {len(v.text.split())}w", style="dim")
+            options.append(Option(label, id=f"voice-{i}"))
+        highlighted = lv.highlighted
+        lv.clear_options()
+        lv.add_options(options)
+        if options:
+            lv.highlighted = min(highlighted if highlighted is not None else 0, len(options) - 1)
+        self.update_strip()
+
+    def update_strip(self, extra: str = "") -> None:
+        if self.view == "answers" and self.voices:
+            v = self.voices[min(self.index, len(self.voices) - 1)]
+            line = (f"{self.unit} · {self.index + 1}/{len(self.voices)} · {clean_line(v.name)} (fictional {v.kind}) · "
+                    f"{v.status} · {len(v.text.split())} words")
+        else:
+            line = f"{self.unit} · proposals"
+        done = sum(1 for v in self.voices if v.status in ("done", "error", "cancelled"))
+        line += f"   [{done}/{len(self.voices)} answered]" + (f" {extra}" if extra else "")
+        self.query_one("#strip", Static).update(Text(line))
+
+    def refresh_answer(self) -> None:
+        if self.view != "answers" or not self.voices:
+            return
+        v = self.voices[min(self.index, len(self.voices) - 1)]
+        text = clean(v.text) + (f"\n\n> {clean_line(v.error)}" if v.error else "")
+        md = self.query_one("#answer", Markdown)
+        if getattr(md, "_shown", None) != text:
+            scroll = self.query_one("#answer-scroll", VerticalScroll)
+            at_bottom = scroll.scroll_y >= scroll.max_scroll_y - 1
+            md._shown = text
+            md.update(text)
+            if at_bottom:  # follow the stream only when the reader is already at the end
+                scroll.scroll_end(animate=False)
+        self.update_strip()
+
+    @on(OptionList.OptionHighlighted, "#voices")
+    def voice_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        self.index = int(event.option.id.removeprefix("voice-"))
+        self.refresh_answer()
+
+    def action_step(self, delta: int) -> None:
+        if self.view == "answers" and self.voices:
+            self.index = (self.index + delta) % len(self.voices)
+            self.query_one("#voices", OptionList).highlighted = self.index
+            self.refresh_answer()
+        elif self.view == "proposals" and self.run and self.run.proposals:
+            lv = self.query_one("#proposals", OptionList)
+            lv.highlighted = ((lv.highlighted or 0) + delta) % len(self.run.proposals)
+
+    # ---- the end of the run
+    def finished(self, run, error: str | None) -> None:
+        self.running = False
+        self.run = run
+        if error:
+            self.update_strip(f"— {error}")
+            return
+        if run is None:
+            return
+        if run.synthesis_error:
+            self.update_strip(f"— synthesis failed: {clean_line(run.synthesis_error)}")
+        if run.proposals:
+            self.refresh_proposals()
+            self.set_view("proposals")
+
+    def refresh_proposals(self) -> None:
+        lv = self.query_one("#proposals", OptionList)
+        highlighted = lv.highlighted
+        options = []
+        for i, p in enumerate(self.run.proposals):
+            sev = str(p.data.get("severity"))
+            label = Text(no_wrap=True, overflow="ellipsis")
+            state = {"accepted": "✓ ", "rejected": "✗ ", "deferred": "… "}.get(p.disposition or "", "  ")
+            label.append(state, style="bold")
+            label.append(f"{sev[:4]:<5}", style=SEVERITY_STYLE.get(sev, ""))
+            if p.flagged:
+                label.append("⚠ ", style="bold yellow")
+            label.append(clean_line(str(p.data.get("title"))))
+            options.append(Option(label, id=f"proposal-{i}"))
+        lv.clear_options()
+        lv.add_options(options)
+        lv.highlighted = highlighted if highlighted is not None else 0
+
+    @on(OptionList.OptionHighlighted, "#proposals")
+    def proposal_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        self.show_proposal(int(event.option.id.removeprefix("proposal-")))
+
+    def show_proposal(self, i: int) -> None:
+        p = self.run.proposals[i]
+        body = Text()
+        body.append(f"{clean_line(str(p.data.get('id')))} · {clean_line(str(p.data.get('severity')))} · "
+                    f"{clean_line(str(p.data.get('title')))}\n", style="bold")
+        if p.flagged:
+            body.append(f"⚠ touches {', '.join(p.flagged)}: a change to what rejects or passes a conversation\n",
+                        style="bold yellow")
+        body.append(f"experts: {clean_line(', '.join(map(str, p.data.get('experts') or [])))}\n", style="dim")
+        body.append(clean(str(p.data.get("rationale"))) + "\n\n")
+        if p.problem:
+            body.append(f"cannot be applied as written: {p.problem} (reject or defer it)\n", style="bold red")
+        elif p.file_id:
+            before = self.app.buffer_text(p.file_id)
+            from ..critique.run import apply_patch
+
+            try:
+                after = apply_patch(before, p.data.get("patch") or {})
+                for line in unified(before, after, "now", "proposed"):
+                    style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else ""
+                    body.append(clean_line(line) + "\n", style=style)
+            except Exception as exc:
+                body.append(f"no longer applies to the buffer: {clean_line(str(exc))}\n", style="bold red")
+        if p.disposition:
+            body.append(f"\n{p.disposition}" + (f": {clean_line(p.reason)}" if p.reason else ""), style="bold")
+        self.query_one("#diff-body", Static).update(body)
+
+    def set_view(self, view: str) -> None:
+        self.view = view
+        answers = view == "answers"
+        for wid, show in (("#voices", answers), ("#answer-scroll", answers), ("#proposals", not answers), ("#diff", not answers)):
+            self.query_one(wid).set_class(not show, "hidden")
+        if not answers:
+            lv = self.query_one("#proposals", OptionList)
+            lv.focus()
+            if self.run and self.run.proposals:
+                self.show_proposal(lv.highlighted or 0)
+        self.update_strip()
+
+    def action_toggle_view(self) -> None:
+        if self.run is not None and self.run.proposals:
+            self.set_view("proposals" if self.view == "answers" else "answers")
+
+    def action_decide(self, disposition: str) -> None:
+        if self.view != "proposals" or self.run is None or not self.run.proposals:
+            return
+        i = self.query_one("#proposals", OptionList).highlighted or 0
+        p = self.run.proposals[i]
+        if disposition == "accepted":
+            if p.problem:
+                self.app.notify("this proposal cannot be applied as written: reject or defer it", markup=False)
+                return
+            if not self.app.accept_proposal(self.run, i):
+                return
+            self.refresh_proposals()
+            self.show_proposal(i)
+            return
+
+        def reason_given(reason: str | None) -> None:
+            if reason:
+                self.app.record_disposition(self.run, i, disposition, reason)
+                self.refresh_proposals()
+                self.show_proposal(i)
+
+        self.app.push_screen(ReasonScreen(f"{disposition.capitalize()} {p.data.get('id')}: why?"), reason_given)
+
+    def action_cancel_or_close(self) -> None:
+        if self.running:
+            self.app.cancel_critique()
+            self.update_strip("— cancelled; what arrived is kept in the log")
+            self.running = False
+            return
+        self.dismiss(None)
