@@ -154,10 +154,12 @@ async def run_critique(door: Door, project: Project, unit: str, on_event: Callab
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     async def one(v: Voice) -> None:
-        v.status = "streaming"
-        emit("status", v)
+        emit("status", v)  # waiting for a place at the server
 
         def delta(piece: str) -> None:
+            if v.status == "waiting":
+                v.status = "streaming"
+                emit("status", v)
             v.text += piece
             emit("delta", v)
 

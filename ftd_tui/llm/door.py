@@ -22,6 +22,9 @@ from ..core.costs import price_for
 from ..core.redact import redact
 from ..core.textsafe import clean
 
+LOCAL_FIRST_TIMEOUT = 300.0  # seconds: Ollama / llama.cpp load the weights on the first call
+LOCAL_TIMEOUT = 180.0
+REMOTE_TIMEOUT = 120.0
 PASS_THROUGH = ("temperature", "top_p", "max_tokens", "timeout", "seed", "stop", "reasoning_effort", "num_ctx",
                 "extra_body")
 _litellm = None
@@ -107,6 +110,7 @@ class Door:
     trusted: bool | None = None  # None: ask core.trust
     usage: dict[str, Usage] = field(default_factory=dict)
     _semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _warm: set[str] = field(default_factory=set)  # backends that have answered once
 
     # ---------------------------------------------------------------- roles
     def role(self, name: str, index: int = 0) -> Role:
@@ -134,6 +138,10 @@ class Door:
     def _kwargs(self, role: Role) -> dict:
         kw: dict[str, Any] = {k: role.spec[k] for k in PASS_THROUGH if k in role.spec}
         kw["max_retries"] = 0  # the door retries (and honours Retry-After); the SDK must not retry too
+        if "timeout" not in kw:
+            # a local server loads the model on its first call: give that one a long time
+            first = role.backend() not in self._warm
+            kw["timeout"] = (LOCAL_FIRST_TIMEOUT if first else LOCAL_TIMEOUT) if role.local else REMOTE_TIMEOUT
         if "num_ctx" in kw and provider_of(role.model) not in ("ollama", "ollama_chat"):
             kw.setdefault("extra_body", {})["num_ctx"] = kw.pop("num_ctx")
         if isinstance(role.spec.get("api_base"), str):
@@ -156,7 +164,9 @@ class Door:
     def _semaphore(self, role: Role) -> asyncio.Semaphore:
         key = role.backend()
         if key not in self._semaphores:
-            self._semaphores[key] = asyncio.Semaphore(2 if role.local else 8)
+            limit = role.spec.get("max_concurrency")
+            self._semaphores[key] = asyncio.Semaphore(limit if isinstance(limit, int) and limit > 0 else
+                                                      (2 if role.local else 8))
         return self._semaphores[key]
 
     # ---------------------------------------------------------------- calls
@@ -224,6 +234,7 @@ class Door:
                         or attempt >= self.max_attempts:
                     raise err from None
                 await asyncio.sleep(self._delay(attempt, exc))
+        self._warm.add(role.backend())
         price = price_for(role.spec)
         self.usage.setdefault(role.name, Usage()).add(reply.input_tokens, reply.output_tokens, price)
         if key is not None:

@@ -211,6 +211,7 @@ class FtdApp(App):
             yield Static(Text("Next · checking the project…"), id="next")
             yield Static("", id="dirty")
             yield Static("", id="meter")  # the token-budget meter lives here
+            yield Static("", id="hosts")
         with Grid(id="main"):
             yield OptionList(*[Option(Text(spec.path), id=spec.id) for spec in ARTIFACTS], id="artifacts")
             with ContentSwitcher(id="editors"):
@@ -285,8 +286,8 @@ class FtdApp(App):
         self._apply_width(event.size.width)
 
     def _apply_width(self, width: int) -> None:
-        main = self.query_one("#main")
-        main.set_class(width < NARROW, "narrow")
+        for widget in (self.query_one("#main"), self.query_one("#status")):
+            widget.set_class(width < NARROW, "narrow")
 
     # ------------------------------------------------------------------ loading and checking
     def _check(self, project: Project | None, buffers: dict[str, str], generation: int) -> None:
@@ -398,6 +399,26 @@ class FtdApp(App):
             dirty.update("")
         if self.review:
             dirty.update(Text(" REVIEW · read-only ", style="bold reverse"))
+        self.query_one("#hosts", Static).update(Text(self.hosts_label(), style="dim"))
+
+    def hosts_label(self) -> str:
+        """Where project text goes when a model is called: named in the status line (spec §9)."""
+        from urllib.parse import urlparse
+
+        from ..core.artifacts.settings import iter_roles, provider_of
+
+        lf = self.project.files["settings"] if self.project else None
+        settings = lf.data if lf is not None and lf.readable and isinstance(lf.data, dict) else {}
+        hosts = []
+        for _, role in iter_roles(settings):
+            model = role.get("model")
+            if not isinstance(model, str):
+                continue
+            base = role.get("api_base")
+            host = urlparse(base if "://" in str(base) else f"http://{base}").hostname if isinstance(base, str) else provider_of(model)
+            if host and host not in hosts:
+                hosts.append(host)
+        return (" → " + ", ".join(hosts[:4]) + (" …" if len(hosts) > 4 else "") + " ") if hosts else ""
 
     def refresh_diagnostics(self) -> None:
         if self.snapshot is None or self.current is None:

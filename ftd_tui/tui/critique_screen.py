@@ -78,6 +78,8 @@ class CritiqueScreen(Screen[None]):
         self.index = 0
         self.view = "answers"
         self.running = True
+        self._list_stale = False
+        self._shown: tuple[str, str] = ("", "")
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Expert critique · {self.unit} · starting…"), id="strip")
@@ -92,18 +94,21 @@ class CritiqueScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_class(self.app.size.width < 100, "narrow")
-        self.set_interval(0.1, self.refresh_answer)
+        self.set_interval(0.05, self.refresh_answer)  # display lag stays under ~60 ms
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width < 100, "narrow")
 
     # ---- streaming
     def voice_event(self, kind: str, voice) -> None:
+        # pieces of text only mark the view stale; the 50 ms refresh draws them (cheap per piece)
         if voice is not None and voice not in self.voices:
             self.voices.append(voice)
+            self._list_stale = True
         if kind == "synthesis":
             self.update_strip("synthesising proposals…")
-        self.refresh_voices()
+        if kind == "status":
+            self._list_stale = True
 
     def refresh_voices(self) -> None:
         lv = self.query_one("#voices", OptionList)
@@ -136,17 +141,24 @@ class CritiqueScreen(Screen[None]):
     def refresh_answer(self) -> None:
         if self.view != "answers" or not self.voices:
             return
+        if self._list_stale:
+            self._list_stale = False
+            self.refresh_voices()
         v = self.voices[min(self.index, len(self.voices) - 1)]
         text = clean(v.text) + (f"\n\n> {clean_line(v.error)}" if v.error else "")
         md = self.query_one("#answer", Markdown)
-        if getattr(md, "_shown", None) != text:
+        if self._shown != (v.key, text):
             scroll = self.query_one("#answer-scroll", VerticalScroll)
             at_bottom = scroll.scroll_y >= scroll.max_scroll_y - 1
-            md._shown = text
-            md.update(text)
+            before_key, before = self._shown
+            if before_key == v.key and text.startswith(before):
+                md.append(text[len(before):])  # the new piece only: no re-parse of the whole answer
+            else:
+                md.update(text)  # another voice, or an error note: draw it whole
+            self._shown = (v.key, text)
             if at_bottom:  # follow the stream only when the reader is already at the end
                 scroll.scroll_end(animate=False)
-        self.update_strip()
+            self.update_strip()
 
     @on(OptionList.OptionHighlighted, "#voices")
     def voice_chosen(self, event: OptionList.OptionHighlighted) -> None:

@@ -136,3 +136,13 @@ class FakeOpenAI:
                     pass
 
         return Handler
+
+
+if __name__ == "__main__":  # a server in its own process (benchmarks): script from a JSON file
+    import sys
+
+    entries = json.loads(open(sys.argv[1]).read())
+    with FakeOpenAI(default_text=entries.pop(0)) as server:
+        server.push(*entries)
+        print(server.base_url, flush=True)
+        server.thread.join()

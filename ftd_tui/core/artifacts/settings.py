@@ -28,6 +28,8 @@ class Price(_Model):
 class Role(_Model):
     unknown_key_rule: ClassVar[str] = "KEY002"
     price: Price | None = Field(None, description="overrides litellm's price map for cost estimates (not sent)")
+    max_concurrency: int | None = Field(None, ge=1, le=64, description="calls in flight at once to this role's server "
+                                        "(default: 2 for a local server, 8 otherwise; not sent)")
     model: str = Field(min_length=1, description="a litellm model string, e.g. openai/gpt-5.2")
     api_base: str | None = None
     api_key_env: str | None = Field(None, description="the NAME of the environment variable holding the key")
