@@ -282,6 +282,11 @@ def cmd_critique(args) -> int:
         elif kind == "synthesis":
             out("\n\n# Synthesis\n\n")
 
+    from .critique.run import panel_source
+
+    if panel_source(project, args.unit)[1]:
+        print(f"critiques/experts.yaml has no {args.unit} panel: using ftd's default, domain-general panel "
+              "(write your own for better critiques)", file=sys.stderr)
     try:
         run = asyncio.run(run_critique(door, project, args.unit, on_event, use_cache=not args.no_cache))
     except (CritiqueError, LLMError) as exc:
@@ -339,14 +344,13 @@ def cmd_trust(args) -> int:
 def cmd_doctor(args) -> int:
     import asyncio
 
-    from .core.artifacts.settings import STANDARD_KEY_ENV, iter_roles, provider_of
+    from .core.artifacts.settings import iter_roles
     from .core.textsafe import clean_line
     from .core.trust import is_approved, needs_approval
-    from .llm.door import Door, LLMError, Role
+    from .llm.doctor import probe_roles
 
     _, settings = _settings_of(args.dir)
-    roles = iter_roles(settings)
-    if not roles:
+    if not iter_roles(settings):
         print("no model roles in ftd.yaml (models: critic, user_sim, judges, base)")
         return EXIT_FINDINGS
     if not is_approved(settings):
@@ -354,36 +358,10 @@ def cmd_doctor(args) -> int:
         for item in needs_approval(settings):
             print(f"  {clean_line(item)}")
         return EXIT_FINDINGS
-    door = Door(settings, trusted=True, max_attempts=1)
-    ok = True
-
-    async def probe(path, spec):
-        name = ".".join(map(str, path[1:]))
-        role = Role(name, {**spec, "max_tokens": 8, "timeout": spec.get("timeout", 20)})
-        env = spec.get("api_key_env") or STANDARD_KEY_ENV.get(provider_of(str(spec.get("model"))))
-        key_state = "" if not env else f"${env} {'set' if os.environ.get(env) else 'not set'}"
-        start = time.perf_counter()
-        try:
-            await door.complete(role, [{"role": "user", "content": "Reply with the single word OK."}], use_cache=False)
-            verdict = f"ok ({(time.perf_counter() - start) * 1000:.0f} ms)"
-            good = True
-        except LLMError as exc:
-            verdict = {"no_key": "no key", "unreachable": "server unreachable", "timeout": "server unreachable (timeout)",
-                       "bad_request": "refused", "offline": "refused by deployment.offline"}.get(exc.kind, exc.kind)
-            verdict += f": {exc.message}"
-            good = False
-        return name, str(spec.get("model")), key_state, verdict, good
-
-    import time
-
-    async def probe_all():
-        return await asyncio.wait_for(asyncio.gather(*(probe(p, s) for p, s in roles)), timeout=120)
-
-    results = asyncio.run(probe_all())
-    for name, model, key_state, verdict, good in results:
-        ok = ok and good
-        print(f"{'✓' if good else '✗'} {name:<10} {clean_line(model):<40} {key_state:<24} {clean_line(verdict)}")
-    return EXIT_OK if ok else EXIT_FINDINGS
+    results = asyncio.run(probe_roles(settings))
+    for r in results:
+        print(f"{'✓' if r.ok else '✗'} {r.role:<10} {clean_line(r.model):<40} {r.key:<24} {clean_line(r.verdict)}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
 
 
 # --------------------------------------------------------------------------- new / schema

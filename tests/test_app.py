@@ -511,3 +511,47 @@ def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
     status, _ = critique_status(root, "rubric", Project.load(root).artifact_hash("rubric"))
     assert status.dispositioned and not status.stale, status.reason
     assert "pass_threshold: 0.85" in (root / "config/rubric.yaml").read_text()
+
+
+def test_undecided_proposals_can_be_decided_later_and_connections_tested(sample):
+    from fakes.openai_server import FakeOpenAI
+    from test_critique import synthesis
+
+    from ftd_tui.core.trust import approve
+    from ftd_tui.core.yamldoc import YamlDocument
+
+    root = sample("math-tutoring")
+    os.environ["FTD_TEST_KEY"] = "sk-canary-app-0123456789"
+    with FakeOpenAI(default_text="An answer.") as fake:
+        role = {"model": "openai/fake-model", "api_base": fake.base_url, "api_key_env": "FTD_TEST_KEY"}
+        yset(root, "ftd.yaml", "models", {"critic": role, "judges": [role]})
+        approve(YamlDocument.from_bytes((root / "ftd.yaml").read_bytes()).data, root)
+        fake.push({"match": "synthesise", "text": synthesis(root)})
+        assert subprocess_cli("critique", "rubric", str(root)).returncode == 0
+
+        async def go():
+            from ftd_tui.tui.critique_screen import CritiqueScreen
+            from ftd_tui.tui.screens import Choice, HelpScreen
+
+            async with running(root) as (app, pilot):
+                app.open_artifact("rubric", focus=True)
+                await pilot.press("f6")
+                await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="decide-or-new question")
+                await pilot.press("d")
+                await wait_until(pilot, lambda: isinstance(app.screen, CritiqueScreen) and app.screen.run is not None)
+                assert len(app.screen.run.proposals) == 3 and app.screen.view == "proposals"
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: not isinstance(app.screen, CritiqueScreen))
+                app.action_test_connections()
+                await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=60, what="results")
+                body = str(app.screen.query_one("Static").render())
+                assert "✓ critic" in body and "ok (" in body and "sk-canary" not in body
+
+        run(go())
+
+
+def subprocess_cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "ftd_tui", *args], capture_output=True, text=True, timeout=180)

@@ -115,3 +115,25 @@ def test_no_critic_is_a_clear_error(sample):
     ydel(root, "ftd.yaml", "models.critic")
     p = cli("critique", "taxonomy", str(root))
     assert p.returncode == 1 and "models.critic is not configured" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_default_panels_are_fictional_complete_and_used_when_none_is_written(sample):
+    from ftd_tui.core.artifacts.common import Where
+    from ftd_tui.core.artifacts.experts import check_experts
+    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.critique.log import read_front
+    from ftd_tui.critique.run import DEFAULT_PANELS
+
+    doc = YamlDocument.from_bytes(DEFAULT_PANELS.read_bytes())
+    assert check_experts(doc.data, Where(doc, "default_panels.yaml")) == []
+    with FakeOpenAI(default_text="An answer.") as fake:
+        root = project_with(fake, sample)
+        os.remove(root / "critiques/experts.yaml")
+        fake.push({"match": "synthesise", "text": synthesis(root)})
+        p = cli("critique", "rubric", str(root))
+        assert p.returncode == 0, p.stderr
+        assert "default, domain-general panel" in p.stderr
+        names = [e["name"] for e in doc.data["panels"]["rubric"]["experts"]]
+        assert all(f"## {n}" in p.stdout for n in names)
+    front = read_front(next((root / "critiques" / "rubric").glob("*.md")))
+    assert front["panel"].startswith("ftd default")

@@ -9,7 +9,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from pathlib import Path
+
 from ..core.project import Project
+from ..core.yamldoc import YamlDocument
 from ..core.textsafe import clean
 from ..llm.door import Door, LLMError
 from .log import write_log
@@ -55,6 +58,7 @@ class CritiqueRun:
     synthesis_error: str = ""
     log_path: object = None
     cancelled: bool = False
+    default_panel: bool = False
 
 
 def unit_texts(project: Project, unit: str, buffers: dict[str, str] | None = None) -> dict[str, str]:
@@ -76,11 +80,27 @@ def text_hash(texts: dict[str, str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def panel(project: Project, unit: str) -> list[Voice]:
+DEFAULT_PANELS = Path(__file__).resolve().parent.parent / "data" / "default_panels.yaml"
+
+
+def default_panel(unit: str) -> dict:
+    data = YamlDocument.from_bytes(DEFAULT_PANELS.read_bytes()).data
+    return data["panels"][unit]
+
+
+def panel_source(project: Project, unit: str) -> tuple[dict, bool]:
+    """The unit's panel from critiques/experts.yaml, else ftd's default (True when default)."""
     ex = project.files["experts"]
     data = ex.data if ex.readable else None
     panels = data.get("panels") if isinstance(data, dict) and isinstance(data.get("panels"), dict) else {}
     p = panels.get(unit) if isinstance(panels.get(unit), dict) else {}
+    if not any(isinstance(e, dict) and e.get("fictional") is True for e in p.get("experts") or []):
+        return default_panel(unit), True
+    return p, False
+
+
+def panel(project: Project, unit: str) -> list[Voice]:
+    p, _ = panel_source(project, unit)
     voices = []
     for i, e in enumerate(p.get("experts") or []):
         if isinstance(e, dict) and e.get("fictional") is True and e.get("name"):
@@ -146,7 +166,7 @@ async def run_critique(door: Door, project: Project, unit: str, on_event: Callab
         raise CritiqueError(f"no critique for '{unit}': choose taxonomy, rubric, personas or prompts")
     texts = unit_texts(project, unit, buffers)
     voices = panel(project, unit)
-    run = CritiqueRun(unit, voices, texts, text_hash(texts))
+    run = CritiqueRun(unit, voices, texts, text_hash(texts), default_panel=panel_source(project, unit)[1])
     role = door.role("critic")
     artifact = {project.files[a].rel: t for a, t in texts.items()}
     context, digest = _context(project), _digest(project, unit)
@@ -203,6 +223,7 @@ def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
     usage = door.usage.get("critic")
     return {
         "artifact": run.unit, "created": started, "model": model, "artifact_hash": run.judged_hash,
+        "panel": "ftd default (domain-general)" if run.default_panel else "critiques/experts.yaml",
         "synthesis": bool(run.proposals) and not run.cancelled,
         "cancelled": run.cancelled, "synthesis_error": run.synthesis_error or None,
         "proposals": [{"id": str(p.data.get("id")), "title": clean(str(p.data.get("title"))),
@@ -217,3 +238,25 @@ def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
                   "output_tokens": usage.output_tokens if usage else 0,
                   "cost_usd": (round(usage.cost, 4) if usage and usage.cost is not None else None)},
     }
+
+
+def logs_of(project: Project, unit: str) -> list:
+    """The unit's critique logs, newest first."""
+    folder = project.root / "critiques" / unit
+    return sorted((p for p in folder.glob("*.md") if p.is_file()), reverse=True) if folder.is_dir() else []
+
+
+def run_from_log(project: Project, unit: str, path, buffers: dict[str, str] | None = None) -> CritiqueRun:
+    """A finished run rebuilt from its log, to decide its proposals later."""
+    from .log import read_front
+
+    front = read_front(path)
+    texts = unit_texts(project, unit, buffers)
+    run = CritiqueRun(unit, [], texts, str(front.get("artifact_hash") or ""), log_path=path)
+    for p in front.get("proposals") or []:
+        if isinstance(p, dict):
+            view = review_proposal(p, project, unit, texts)
+            view.disposition = p.get("disposition") or None
+            view.reason = p.get("reason") or ""
+            run.proposals.append(view)
+    return run

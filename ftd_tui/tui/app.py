@@ -786,7 +786,7 @@ class FtdApp(App):
     CRITIQUE_UNIT = {"taxonomy": "taxonomy", "rubric": "rubric", "personas": "personas", "user-sim": "prompts",
                      "assistant": "prompts", "system-prompt": "prompts"}
 
-    def action_run_critique(self) -> None:
+    def action_run_critique(self, fresh: bool = False) -> None:
         from ..core.trust import approve, is_approved, needs_approval
 
         if self.project is None or self.snapshot is None:
@@ -801,18 +801,35 @@ class FtdApp(App):
             return
         settings = self.project.files["settings"].data if self.project.files["settings"].readable else {}
         settings = settings if isinstance(settings, dict) else {}
+        status = self.snapshot.result.critiques.get(unit)
+        if not fresh and status is not None and status.latest and not status.dispositioned \
+                and "await a decision" in status.reason:
+            def chosen(choice: str | None) -> None:
+                if choice == "decide":
+                    self.open_critique_log(unit, self.root / status.latest)
+                elif choice == "new":
+                    self.action_run_critique(fresh=True)
+
+            self.push_screen(Choice(f"The last critique of the {unit} has proposals waiting for a decision.",
+                                    [("decide", "Decide them", "d"), ("new", "Run a new critique", "n"),
+                                     ("cancel", "Cancel", "c")], clean_line(status.reason)), chosen)
+            return
         if not is_approved(settings):
             def answered(choice: str | None) -> None:
                 if choice == "approve":
                     approve(settings, self.root)
-                    self.action_run_critique()
+                    self.action_run_critique(fresh=True)
 
             self.push_screen(Choice("This project sends text to endpoints that need your approval:",
                                     [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
                                     "\n".join(needs_approval(settings))), answered)
             return
+        from ..critique.run import panel_source
         from .critique_screen import CritiqueScreen
 
+        if panel_source(self.project, unit)[1]:
+            self.notify(f"critiques/experts.yaml has no {unit} panel: using ftd's default, domain-general one",
+                        severity="warning", timeout=6, markup=False)
         screen = CritiqueScreen(unit)
         self._critique_screen = screen
         self.push_screen(screen)
@@ -838,6 +855,71 @@ class FtdApp(App):
             if cache is not None:
                 cache.close()
             self.schedule_validation()
+
+    def open_critique_log(self, unit: str, path) -> None:
+        """The proposals of an earlier critique, to decide them now."""
+        from ..critique.run import run_from_log
+        from .critique_screen import CritiqueScreen
+
+        try:
+            run = run_from_log(self.project, unit, path, self.dirty_buffers())
+        except Exception as exc:
+            self.notify(f"cannot read {path.name}: {clean_line(str(exc))}", severity="error", markup=False)
+            return
+        screen = CritiqueScreen(unit)
+        screen.running = False
+        self.push_screen(screen)
+        self.call_after_refresh(lambda: screen.finished(run, None if run.proposals else "this critique has no proposals"))
+
+    def action_past_critiques(self) -> None:
+        from ..critique.run import logs_of
+        from .critique_screen import PastCritiquesScreen
+
+        unit = self.CRITIQUE_UNIT.get(self.current or "")
+        if unit is None or self.project is None:
+            self.notify("open the taxonomy, the rubric, the personas or a prompt to see its critiques", markup=False)
+            return
+        logs = logs_of(self.project, unit)
+        if not logs:
+            self.notify(f"no critique of the {unit} yet (F6 runs one)", markup=False)
+            return
+
+        def opened(path) -> None:
+            if path is not None:
+                if path == logs[0]:
+                    self.open_critique_log(unit, path)
+                else:
+                    self.push_screen(DiffScreen(f"{path.name} (an earlier critique; decisions count on the latest)",
+                                                "", path.read_text(encoding="utf-8", errors="replace"), "", path.name))
+
+        self.push_screen(PastCritiquesScreen(unit, logs), opened)
+
+    def action_test_connections(self) -> None:
+        from ..core.trust import is_approved, needs_approval
+
+        if self.project is None:
+            return
+        settings = self.project.files["settings"].data if self.project.files["settings"].readable else {}
+        settings = settings if isinstance(settings, dict) else {}
+        if not is_approved(settings):
+            self.notify("approve the project's endpoints first (F6 asks, or ftd trust): " + "; ".join(needs_approval(settings)),
+                        severity="warning", timeout=8, markup=False)
+            return
+        self.notify("testing every model role…", timeout=3, markup=False)
+        self.connections_worker(settings)
+
+    @work(exclusive=True, group="doctor")
+    async def connections_worker(self, settings: dict) -> None:
+        from ..llm.doctor import probe_roles
+
+        try:
+            results = await probe_roles(settings)
+        except Exception as exc:  # a timeout of the whole probe
+            self.notify(f"the connection test did not finish: {type(exc).__name__}", severity="error", markup=False)
+            return
+        rows = [(("✓ " if r.ok else "✗ ") + r.role, f"{r.model}  {r.key}  {r.verdict}", "") for r in results]
+        self.push_screen(HelpScreen("Test connections", "A tiny call to every model role (keys are never shown).",
+                                    [("Roles", [(clean_line(a), clean_line(b), c) for a, b, c in rows])]))
 
     def cancel_critique(self) -> None:
         self.workers.cancel_group(self, "critique")

@@ -21,6 +21,8 @@ def ftd_system_commands(app):
         ("Compare with disk", "diff of the editor against the file on disk", app.action_diff_with_disk),
         ("Revert to disk", "drop the editor's changes and reload the file", app.action_revert),
         ("Token budget and cost", "the estimate table, its breakdown and the cost lines (t, F10)", app.action_tokens),
+        ("Past critiques", "the critiques of this artifact; the latest one's proposals can be decided", app.action_past_critiques),
+        ("Test connections", "a tiny call to every model role: key, server, model, latency", app.action_test_connections),
         ("Copy pane", "copy the selection or the focused pane (OSC 52) (y)", app.action_copy_pane),
         ("Run baseline", "evaluate the base model (F5, ctrl+r) — arrives with later work", app.action_run_baseline),
         ("Run expert critique", "fictional experts critique this artifact; then decide the proposals (F6, ctrl+t)", app.action_run_critique),

@@ -284,3 +284,49 @@ class CritiqueScreen(Screen[None]):
             self.running = False
             return
         self.dismiss(None)
+
+
+class PastCritiquesScreen(ModalScreen):
+    """The critiques of a unit, newest first. Enter on the latest decides its proposals."""
+
+    DEFAULT_CSS = """
+    PastCritiquesScreen { align: center middle; }
+    PastCritiquesScreen > Vertical { width: 100; max-width: 98%; height: auto; max-height: 90%; border: thick $primary; background: $surface; }
+    """
+    BINDINGS = [Binding("escape,q", "close", "Close", id="close-past-critiques")]
+
+    def __init__(self, unit: str, logs: list) -> None:
+        super().__init__()
+        self.unit = unit
+        self.logs = logs
+
+    def compose(self) -> ComposeResult:
+        from ..critique.log import read_front
+
+        options = []
+        for i, path in enumerate(self.logs):
+            try:
+                front = read_front(path)
+            except Exception:
+                front = {}
+            props = front.get("proposals") or []
+            open_ = sum(1 for p in props if isinstance(p, dict) and p.get("severity") in ("critical", "major")
+                        and not p.get("disposition"))
+            label = Text()
+            label.append(f"{path.stem}  ", style="bold" if i == 0 else "")
+            label.append(f"{len(props)} proposals, {open_} critical/major open  ")
+            label.append(clean_line(str(front.get("model", ""))), style="dim")
+            if i == 0:
+                label.append("  (latest)", style="green")
+            options.append(Option(label, id=str(i)))
+        with Vertical():
+            yield Static(Text(f" Critiques of the {self.unit}", style="bold"))
+            yield OptionList(*options, id="past")
+            yield Footer()
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.logs[int(event.option.id)])
+
+    def action_close(self) -> None:
+        self.dismiss(None)
