@@ -555,3 +555,42 @@ def subprocess_cli(*args):
     import sys
 
     return subprocess.run([sys.executable, "-m", "ftd_tui", *args], capture_output=True, text=True, timeout=180)
+
+
+def test_suggest_a_panel_goes_into_the_experts_buffer(sample):
+    import json
+
+    from fakes.openai_server import FakeOpenAI
+
+    from ftd_tui.core.artifacts.common import Where
+    from ftd_tui.core.artifacts.experts import check_experts
+    from ftd_tui.core.trust import approve
+    from ftd_tui.core.yamldoc import YamlDocument
+
+    root = sample("math-tutoring")
+    os.environ["FTD_TEST_KEY"] = "sk-canary-app-0123456789"
+    kinds = ["practitioner", "practitioner", "researcher", "advocate", "ml_evaluator"]
+    suggestion = {"experts": [{"id": f"e{i}", "name": f"Invented Person {i}", "kind": k, "school": f"school {i}",
+                               "background": "b", "blind_spot": "s"} for i, k in enumerate(kinds)],
+                  "difficult_users": [{"id": "u", "name": "Uma", "description": "games the system"}]}
+    with FakeOpenAI(default_text=json.dumps(suggestion)) as fake:
+        role = {"model": "openai/fake-model", "api_base": fake.base_url, "api_key_env": "FTD_TEST_KEY"}
+        yset(root, "ftd.yaml", "models", {"critic": role, "judges": [role]})
+        approve(YamlDocument.from_bytes((root / "ftd.yaml").read_bytes()).data, root)
+
+        async def go():
+            from ftd_tui.tui.screens import Choice
+
+            async with running(root) as (app, pilot):
+                app.open_artifact("taxonomy", focus=True)
+                app.action_suggest_panel()
+                await wait_until(pilot, lambda: isinstance(app.screen, Choice), timeout=60, what="suggestion")
+                await pilot.press("u")
+                ed = app.editors["experts"]
+                await wait_until(pilot, lambda: "Invented Person 4" in ed.text and ed.dirty, what="panel in the buffer")
+                doc = YamlDocument.from_text(ed.text)
+                assert check_experts(doc.data, Where(doc, "x")) == []
+                assert doc.data["panels"]["rubric"] == YamlDocument.from_bytes(
+                    (root / "critiques/experts.yaml").read_bytes()).data["panels"]["rubric"]  # only taxonomy changed
+
+        run(go())

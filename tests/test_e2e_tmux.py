@@ -185,3 +185,38 @@ def test_hangup_keeps_unsaved_work_as_a_draft(tmux, sample, tmp_path):
 
     text = json.loads(next(drafts.rglob("rubric.json")).read_text())["text"]
     assert text.startswith("# typed just before the connection dropped")
+
+
+def test_canary_key_never_reaches_the_screen_or_a_file(tmux, sample, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fakes.openai_server import FakeOpenAI
+
+    from ftd_tui.core.yamldoc import YamlDocument
+
+    canary = "sk-canary-e2e-5f0a9c1d2b"
+    root = sample("math-tutoring")
+    with FakeOpenAI(default_text="unused") as fake:
+        # every call fails, and the server echoes the key in its error
+        fake.push(*[{"status": 500, "message": f"upstream saw key {canary}"}] * 60)
+        f = root / "ftd.yaml"
+        role = {"model": "openai/fake-model", "api_base": fake.base_url, "api_key_env": "FTD_CANARY_KEY"}
+        doc = YamlDocument.from_bytes(f.read_bytes()).set("models", {"critic": role, "judges": [role, role]})
+        f.write_bytes(doc.to_bytes())
+        env = env_for(tmp_path)
+        env["FTD_CANARY_KEY"] = canary
+        tmux.start([str(root)], env)
+        tmux.wait_for(lambda s: "config/rubric.yaml" in s and "no findings" in s, what="loaded")
+        tmux.send("F6")
+        tmux.wait_for("need your approval", what="approval question")
+        tmux.send("y")
+        screen = tmux.wait_for(lambda s: "Critique failed" in s or "no expert answered" in s, timeout=60,
+                               what="the induced error")
+        assert canary not in screen
+        tmux.send("Escape")
+        tmux.send("C-q")
+    for folder in (root, tmp_path):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert canary.encode() not in path.read_bytes(), path

@@ -894,6 +894,63 @@ class FtdApp(App):
 
         self.push_screen(PastCritiquesScreen(unit, logs), opened)
 
+    def action_suggest_panel(self) -> None:
+        from ..core.trust import is_approved
+
+        unit = self.CRITIQUE_UNIT.get(self.current or "")
+        if unit is None or self.project is None:
+            self.notify("open the taxonomy, the rubric, the personas or a prompt first", markup=False)
+            return
+        settings = self.project.files["settings"].data if self.project.files["settings"].readable else {}
+        settings = settings if isinstance(settings, dict) else {}
+        if not is_approved(settings):
+            self.notify("approve the project's endpoints first (F6 asks, or ftd trust)", severity="warning", markup=False)
+            return
+        self.notify(f"asking the critic for a {unit} panel…", timeout=3, markup=False)
+        self.suggest_worker(unit, settings)
+
+    @work(exclusive=True, group="suggest")
+    async def suggest_worker(self, unit: str, settings: dict) -> None:
+        from ..critique.prompts import SuggestedPanel, panel_messages
+        from ..critique.run import _context
+        from ..llm.door import Door, LLMError
+
+        door = Door(settings)
+        try:
+            suggestion, _ = await door.structured(door.role("critic"), panel_messages(unit, _context(self.project)),
+                                                  SuggestedPanel, use_cache=False)
+        except LLMError as exc:
+            self.notify(clean_line(exc.message), title="No panel suggested", severity="error", markup=False)
+            return
+        panel = {"experts": [{**e.model_dump(exclude_none=True), "fictional": True} for e in suggestion.experts],
+                 "difficult_users": [{**u.model_dump(), "fictional": True} for u in suggestion.difficult_users]}
+        lines = [f"{e['name']} ({e['kind']}{', ' + e['school'] if e.get('school') else ''}) — fictional: "
+                 f"{e['background']} Catches: {e['blind_spot']}" for e in panel["experts"]]
+        lines += [f"{u['name']} (difficult user) — fictional: {u['description']}" for u in panel["difficult_users"]]
+
+        def answered(choice: str | None) -> None:
+            if choice == "use":
+                self.put_panel(unit, panel)
+
+        self.push_screen(Choice(f"Suggested {unit} panel (every person is invented):",
+                                [("use", "Put it in experts.yaml", "u"), ("cancel", "Discard", "x")],
+                                "\n".join(clean_line(l) for l in lines)), answered)
+
+    def put_panel(self, unit: str, panel: dict) -> None:
+        """Into the experts.yaml buffer as an exact edit; the user reviews and saves it."""
+        from ..core.yamldoc import EditError, YamlDocument
+
+        self.open_artifact("experts", focus=True)
+        ed = self.editors["experts"]
+        try:
+            doc = YamlDocument.from_text(ed.text if ed.text.strip() else "panels: {}\n")
+            new = doc.set(f"panels.{unit}", panel, create=True)
+        except (EditError, Exception) as exc:  # noqa: B014 - a malformed buffer: say so, change nothing
+            self.notify(f"cannot put the panel into experts.yaml: {clean_line(str(exc))}", severity="error", markup=False)
+            return
+        ed.replace(new.text, (0, 0), ed.document.end)
+        self.notify(f"the suggested {unit} panel is in critiques/experts.yaml; review it and save", markup=False)
+
     def action_test_connections(self) -> None:
         from ..core.trust import is_approved, needs_approval
 

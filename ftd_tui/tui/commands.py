@@ -22,6 +22,8 @@ def ftd_system_commands(app):
         ("Revert to disk", "drop the editor's changes and reload the file", app.action_revert),
         ("Token budget and cost", "the estimate table, its breakdown and the cost lines (t, F10)", app.action_tokens),
         ("Past critiques", "the critiques of this artifact; the latest one's proposals can be decided", app.action_past_critiques),
+        ("Suggest a panel for this domain", "the critic proposes fictional experts for this artifact's critique",
+         app.action_suggest_panel),
         ("Test connections", "a tiny call to every model role: key, server, model, latency", app.action_test_connections),
         ("Copy pane", "copy the selection or the focused pane (OSC 52) (y)", app.action_copy_pane),
         ("Run baseline", "evaluate the base model (F5, ctrl+r) — arrives with later work", app.action_run_baseline),
