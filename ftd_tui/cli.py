@@ -66,6 +66,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     cr.add_argument("--no-cache", action="store_true", help="ask the models again instead of reusing cached answers")
     dr = sub.add_parser("doctor", help="test every model role (a tiny call each)")
     dr.add_argument("dir", nargs="?", default=".")
+    dr.add_argument("--setup", action="store_true",
+                    help="with no working setup, propose a models block for your user config from the keys and "
+                         "local servers found")
+    dr.add_argument("--write", action="store_true", help="with --setup: write the proposed block without asking")
     tr = sub.add_parser("trust", help="approve the project's endpoints and key variables")
     tr.add_argument("dir", nargs="?", default=".")
     n = sub.add_parser("new", help="create a project")
@@ -247,9 +251,14 @@ def cmd_critique(args) -> int:
     from .llm.cache import ResponseCache
     from .llm.door import Door, LLMError
 
-    project, settings = _settings_of(args.dir)
+    from .core.roles import effective_settings
+    from .core.trust import is_approved
+
+    project, project_settings = _settings_of(args.dir)
+    settings, _ = effective_settings(project_settings, _user_models())
     cache = None if args.no_cache else ResponseCache(cache_dir() / "responses.sqlite")
-    door = Door(settings, cache=cache)
+    # the user's own config is trusted; only the project's roles need approval
+    door = Door(settings, cache=cache, trusted=is_approved(project_settings))
     order: list = []
     shown: dict[str, int] = {}  # voice key -> characters already printed
     state = {"current": 0}
@@ -341,27 +350,111 @@ def cmd_trust(args) -> int:
     return EXIT_OK
 
 
+def _user_models() -> dict | None:
+    from .core.userdirs import load_prefs
+
+    prefs, _ = load_prefs()
+    models = getattr(prefs, "models", None)
+    return models if isinstance(models, dict) else None
+
+
 def cmd_doctor(args) -> int:
     import asyncio
 
     from .core.artifacts.settings import iter_roles
+    from .core.roles import effective_settings
     from .core.textsafe import clean_line
     from .core.trust import is_approved, needs_approval
     from .llm.doctor import probe_roles
 
-    _, settings = _settings_of(args.dir)
-    if not iter_roles(settings):
-        print("no model roles in ftd.yaml (models: critic, user_sim, judges, base)")
+    _, project_settings = _settings_of(args.dir)
+    settings, sources = effective_settings(project_settings, _user_models())
+    results = []
+    if iter_roles(settings):
+        if not is_approved(project_settings):
+            print("these need your approval before any call (run `ftd trust`):")
+            for item in needs_approval(project_settings):
+                print(f"  {clean_line(item)}")
+            return EXIT_FINDINGS
+        results = asyncio.run(probe_roles(settings))
+        for r in results:
+            top = r.role.split(".")[0]
+            where = f" [{sources.get(top, 'ftd.yaml')}]"
+            print(f"{'✓' if r.ok else '✗'} {r.role:<10} {clean_line(r.model):<40} {r.key:<24} {clean_line(r.verdict)}{where}")
+    else:
+        print("no model roles in ftd.yaml or your user config (models: critic, user_sim, judges, base)")
+    working = results and all(r.ok for r in results)
+    if working:
+        return EXIT_OK
+    if args.setup:
+        return _setup_models(args.write)
+    if not results or not any(r.ok for r in results):
+        print("run `ftd doctor --setup` to propose a models block from the keys and local servers found")
+    return EXIT_FINDINGS
+
+
+def _local_servers() -> list[tuple[str, str]]:
+    """OpenAI-compatible or Ollama servers answering on this machine (loopback only)."""
+    import json as _json
+    import urllib.request
+
+    found = []
+    for base, probe, kind in (("http://localhost:11434", "/api/tags", "ollama"),
+                              ("http://localhost:8000/v1", "/models", "openai"),
+                              ("http://localhost:8080/v1", "/models", "openai")):
+        try:
+            with urllib.request.urlopen(base + probe, timeout=0.5) as resp:
+                data = _json.loads(resp.read().decode() or "{}")
+        except Exception:
+            continue
+        if kind == "ollama":
+            names = [m.get("name") for m in data.get("models", []) if isinstance(m, dict)]
+            if names:
+                found.append((f"ollama_chat/{names[0]}", base))
+        else:
+            names = [m.get("id") for m in data.get("data", []) if isinstance(m, dict)]
+            if names:
+                found.append((f"hosted_vllm/{names[0]}", base))
+    return found
+
+
+def _setup_models(write: bool) -> int:
+    from .core.project import ConflictError, FileStamp, save_atomic
+    from .core.roles import suggest_models
+    from .core.textsafe import clean_line
+    from .core.userdirs import config_file
+    from .core.yamldoc import YamlDocument, YamlError, render_flow
+
+    models, notes = suggest_models(_local_servers())
+    for note in notes:
+        print(f"note: {clean_line(note)}")
+    if not models:
         return EXIT_FINDINGS
-    if not is_approved(settings):
-        print("these need your approval before any call (run `ftd trust`):")
-        for item in needs_approval(settings):
-            print(f"  {clean_line(item)}")
-        return EXIT_FINDINGS
-    results = asyncio.run(probe_roles(settings))
-    for r in results:
-        print(f"{'✓' if r.ok else '✗'} {r.role:<10} {clean_line(r.model):<40} {r.key:<24} {clean_line(r.verdict)}")
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
+    print("proposed for your user config (every project without its own roles uses them):")
+    print("models:")
+    for name, value in models.items():
+        print(f"  {name}: {render_flow(value)}")
+    path = config_file()
+    if not write:
+        if not sys.stdin.isatty():
+            print(f"rerun with --write to put it in {path}")
+            return EXIT_FINDINGS
+        answer = input(f"write it to {path}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            return EXIT_FINDINGS
+    try:
+        if path.exists():
+            data = path.read_bytes()
+            doc = YamlDocument.from_bytes(data)
+            new = doc.set("models", models, create=True)
+            save_atomic(path, new.to_bytes(), FileStamp.of(path, data))
+        else:
+            save_atomic(path, ("models:\n" + "".join(f"  {k}: {render_flow(v)}\n" for k, v in models.items())).encode(),
+                        None, create=True)
+    except (YamlError, ConflictError, OSError) as exc:
+        raise CliError(f"{path}: {exc}", EXIT_FINDINGS) from None
+    print(f"written to {path}; `ftd doctor` tests it")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- new / schema

@@ -8,6 +8,7 @@ import asyncio
 import os
 import stat
 import subprocess
+from pathlib import Path
 import sys
 import time
 
@@ -216,3 +217,32 @@ def test_trust_and_doctor_end_to_end(fake, sample):
     fake.__exit__()  # the server goes away
     p = _cli("doctor", str(root))
     assert p.returncode == 1 and "unreachable" in p.stdout and "Traceback" not in p.stderr
+
+
+def test_doctor_setup_proposes_and_writes_a_user_models_block(sample, tmp_path, monkeypatch):
+    from ftd_tui.core.roles import effective_settings, suggest_models
+
+    for var in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-real-but-set")
+    models, notes = suggest_models([])
+    assert [j["model"] for j in models["judges"]] == ["openai/gpt-5.2", "openai/gpt-5.2"]
+    assert any("same family" in n for n in notes)
+    root = sample("math-tutoring")
+    from helpers import ydel
+
+    ydel(root, "ftd.yaml", "models")
+    p = _cli("doctor", str(root), "--setup", env={"OPENAI_API_KEY": "sk-not-real-but-set"})
+    assert p.returncode == 1 and "--write" in p.stdout and "same family" in p.stdout
+    cfg = Path(os.environ["FTD_CONFIG_DIR"]) / "config.yaml"
+    cfg.write_text("# mine\ntheme: ftd-light   # keep\n")
+    p = _cli("doctor", str(root), "--setup", "--write", env={"OPENAI_API_KEY": "sk-not-real-but-set"})
+    assert p.returncode == 0, p.stdout + p.stderr
+    text = cfg.read_text()
+    assert text.startswith("# mine\ntheme: ftd-light   # keep\n") and "openai/gpt-5.2" in text
+    assert "sk-not-real" not in text
+    # the project's own roles win, role by role
+    merged, sources = effective_settings({"models": {"critic": {"model": "x/y"}}}, {"critic": {"model": "a/b"},
+                                                                                 "judges": [{"model": "c/d"}]})
+    assert merged["models"]["critic"]["model"] == "x/y" and sources == {"critic": "ftd.yaml", "judges": "user config"}
+

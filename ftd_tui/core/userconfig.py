@@ -128,6 +128,8 @@ class UserConfig(BaseModel):
     drafts: bool = True
     draft_interval_s: float = Field(1.0, ge=0.2, le=60)
     review_theme: str | None = None
+    # model roles for every project: a project's ftd.yaml wins role by role (ftd doctor --setup writes it)
+    models: dict[str, Any] | None = None
 
     @field_validator("theme", "review_theme", "editor")
     @classmethod

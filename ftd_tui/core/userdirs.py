@@ -74,6 +74,7 @@ class Prefs:
     drafts: bool = True
     draft_interval_s: float = 1.0
     review_theme: str | None = None
+    models: dict | None = None
 
 
 def load_prefs() -> tuple[object, list[str]]:

@@ -786,6 +786,15 @@ class FtdApp(App):
     CRITIQUE_UNIT = {"taxonomy": "taxonomy", "rubric": "rubric", "personas": "personas", "user-sim": "prompts",
                      "assistant": "prompts", "system-prompt": "prompts"}
 
+    def model_settings(self) -> tuple[dict, dict]:
+        """(the roles in force: ftd.yaml over the user config, the project's own settings)."""
+        from ..core.roles import effective_settings
+
+        lf = self.project.files["settings"]
+        project = lf.data if lf.readable and isinstance(lf.data, dict) else {}
+        merged, _ = effective_settings(project, getattr(self.config, "models", None))
+        return merged, project
+
     def action_run_critique(self, fresh: bool = False) -> None:
         from ..core.trust import approve, is_approved, needs_approval
 
@@ -799,8 +808,7 @@ class FtdApp(App):
         if self._critique_screen is not None and self._critique_screen.is_attached:
             self.push_screen(self._critique_screen)
             return
-        settings = self.project.files["settings"].data if self.project.files["settings"].readable else {}
-        settings = settings if isinstance(settings, dict) else {}
+        merged, settings = self.model_settings()
         status = self.snapshot.result.critiques.get(unit)
         if not fresh and status is not None and status.latest and not status.dispositioned \
                 and "await a decision" in status.reason:
@@ -833,7 +841,7 @@ class FtdApp(App):
         screen = CritiqueScreen(unit)
         self._critique_screen = screen
         self.push_screen(screen)
-        self.critique_worker(screen, unit, settings)
+        self.critique_worker(screen, unit, merged)
 
     @work(exclusive=True, group="critique")
     async def critique_worker(self, screen, unit: str, settings: dict) -> None:
@@ -842,8 +850,8 @@ class FtdApp(App):
         from ..llm.cache import ResponseCache
         from ..llm.door import Door, LLMError
 
-        cache = ResponseCache(cache_dir() / "responses.sqlite") if self.config.drafts is not None else None
-        door = Door(settings, cache=cache)
+        cache = ResponseCache(cache_dir() / "responses.sqlite")
+        door = Door(settings, cache=cache, trusted=True)  # the project's roles were approved before this ran
         try:
             run = await run_critique(door, self.project, unit, screen.voice_event, buffers=self.dirty_buffers())
             screen.finished(run, None)
@@ -901,13 +909,12 @@ class FtdApp(App):
         if unit is None or self.project is None:
             self.notify("open the taxonomy, the rubric, the personas or a prompt first", markup=False)
             return
-        settings = self.project.files["settings"].data if self.project.files["settings"].readable else {}
-        settings = settings if isinstance(settings, dict) else {}
+        merged, settings = self.model_settings()
         if not is_approved(settings):
             self.notify("approve the project's endpoints first (F6 asks, or ftd trust)", severity="warning", markup=False)
             return
         self.notify(f"asking the critic for a {unit} panel…", timeout=3, markup=False)
-        self.suggest_worker(unit, settings)
+        self.suggest_worker(unit, merged)
 
     @work(exclusive=True, group="suggest")
     async def suggest_worker(self, unit: str, settings: dict) -> None:
@@ -915,7 +922,7 @@ class FtdApp(App):
         from ..critique.run import _context
         from ..llm.door import Door, LLMError
 
-        door = Door(settings)
+        door = Door(settings, trusted=True)
         try:
             suggestion, _ = await door.structured(door.role("critic"), panel_messages(unit, _context(self.project)),
                                                   SuggestedPanel, use_cache=False)
@@ -956,14 +963,13 @@ class FtdApp(App):
 
         if self.project is None:
             return
-        settings = self.project.files["settings"].data if self.project.files["settings"].readable else {}
-        settings = settings if isinstance(settings, dict) else {}
+        merged, settings = self.model_settings()
         if not is_approved(settings):
             self.notify("approve the project's endpoints first (F6 asks, or ftd trust): " + "; ".join(needs_approval(settings)),
                         severity="warning", timeout=8, markup=False)
             return
         self.notify("testing every model role…", timeout=3, markup=False)
-        self.connections_worker(settings)
+        self.connections_worker(merged)
 
     @work(exclusive=True, group="doctor")
     async def connections_worker(self, settings: dict) -> None:
