@@ -64,6 +64,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     cr.add_argument("unit", choices=("taxonomy", "rubric", "personas", "prompts"))
     cr.add_argument("dir", nargs="?", default=".")
     cr.add_argument("--no-cache", action="store_true", help="ask the models again instead of reusing cached answers")
+    cr.add_argument("--with-transcripts", action="store_true",
+                    help="also show the experts the latest baseline's best and worst conversations with their judgments")
     dr = sub.add_parser("doctor", help="test every model role (a tiny call each)")
     dr.add_argument("dir", nargs="?", default=".")
     dr.add_argument("--setup", action="store_true",
@@ -297,7 +299,8 @@ def cmd_critique(args) -> int:
         print(f"critiques/experts.yaml has no {args.unit} panel: using ftd's default, domain-general panel "
               "(write your own for better critiques)", file=sys.stderr)
     try:
-        run = asyncio.run(run_critique(door, project, args.unit, on_event, use_cache=not args.no_cache))
+        run = asyncio.run(run_critique(door, project, args.unit, on_event, use_cache=not args.no_cache,
+                                       with_transcripts=args.with_transcripts))
     except (CritiqueError, LLMError) as exc:
         raise CliError(str(exc), EXIT_FINDINGS) from None
     except KeyboardInterrupt:

@@ -491,6 +491,11 @@ def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
                 await pilot.press("y")
                 await wait_until(pilot, lambda: isinstance(app.screen, CritiqueScreen), what="critique screen")
                 screen = app.screen
+                await pilot.press("b")  # back to the editor while it streams
+                await wait_until(pilot, lambda: not isinstance(app.screen, CritiqueScreen))
+                assert app.focused is not None
+                await pilot.press("f6")  # and back to the panel
+                await wait_until(pilot, lambda: app.screen is screen, what="the same critique again")
                 await wait_until(pilot, lambda: screen.run is not None, timeout=60, what="critique finished")
                 assert all(v.status == "done" for v in screen.voices) and len(screen.voices) >= 5
                 assert screen.view == "proposals" and len(screen.run.proposals) == 3

@@ -137,3 +137,39 @@ def test_default_panels_are_fictional_complete_and_used_when_none_is_written(sam
         assert all(f"## {n}" in p.stdout for n in names)
     front = read_front(next((root / "critiques" / "rubric").glob("*.md")))
     assert front["panel"].startswith("ftd default")
+
+
+def _baseline_run(root):
+    run = root / "eval" / "runs" / "20261125T100000Z-abcdef12"
+    (run / "transcripts").mkdir(parents=True)
+    scores = {"c1": 0.31, "c2": 0.95, "c3": 0.60, "c4": 0.88}
+    lines = []
+    for cid, score in scores.items():
+        (run / "transcripts" / f"{cid}.json").write_text(json.dumps({
+            "id": cid, "persona": {}, "scenario": {},
+            "exchanges": [{"user": f"user words in {cid}", "assistant": f"assistant reply in {cid} \x1b[2J"}]}))
+        for judge in ("j1", "combined"):
+            lines.append(json.dumps({"id": cid, "judge": judge, "pass": score >= 0.8, "score": score,
+                                     "answers": {"CM1": "NO"}, "reasonings": {"CM1": f"why {cid}"},
+                                     "failed_checks": ["CM1"] if score < 0.8 else [], "safety_gate_failed": False}))
+    (run / "judgments.jsonl").write_text("\n".join(lines) + "\nnot json\n")
+    return run
+
+
+def test_critique_with_transcripts_shows_best_and_worst_as_data(sample):
+    from ftd_tui.critique.transcripts import best_and_worst, latest_run
+
+    with FakeOpenAI(default_text="An answer.") as fake:
+        root = project_with(fake, sample)
+        p = cli("critique", "rubric", str(root), "--with-transcripts")
+        assert p.returncode == 1 and "no baseline run" in p.stderr
+        run = _baseline_run(root)
+        assert latest_run(root) == run
+        shown = best_and_worst(run)
+        assert [k.split(": conversation ")[1] for k in shown] == ["c1", "c3", "c4", "c2"]
+        assert all("\x1b" not in v for v in shown.values())
+        fake.push({"match": "synthesise", "text": synthesis(root)})
+        p = cli("critique", "rubric", str(root), "--with-transcripts")
+        assert p.returncode == 0, p.stderr
+        sent = json.dumps(fake.requests[-2]["body"]["messages"])
+        assert "assistant reply in c1" in sent and "why c1" in sent and "<<<DATA-" in sent

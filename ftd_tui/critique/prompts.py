@@ -69,7 +69,8 @@ def expert_messages(expert: dict, unit: str, artifact: dict[str, str], context: 
             f"The artifact under review ({unit}):"]
     body += [fenced(marker, name, text) for name, text in artifact.items()]
     if digest:
-        body += ["", "Sibling artifacts that constrain it (digest):"]
+        body += ["", "Sibling artifacts that constrain it (digest), and, when a baseline exists, its best and "
+                 "worst conversations with their judgments:"]
         body += [fenced(marker, name, text) for name, text in digest.items()]
     body += ["", task, "Keep it under 500 words. Write in Markdown."]
     return [{"role": "system", "content": f"{who}\n\n{data_rule}"}, {"role": "user", "content": "\n".join(body)}]

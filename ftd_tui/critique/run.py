@@ -59,6 +59,7 @@ class CritiqueRun:
     log_path: object = None
     cancelled: bool = False
     default_panel: bool = False
+    with_transcripts: bool = False
 
 
 def unit_texts(project: Project, unit: str, buffers: dict[str, str] | None = None) -> dict[str, str]:
@@ -161,15 +162,24 @@ def apply_patch(text: str, patch: dict) -> str:
 
 
 async def run_critique(door: Door, project: Project, unit: str, on_event: Callable[[str, Voice | None], None] | None = None,
-                       *, buffers: dict[str, str] | None = None, use_cache: bool = True) -> CritiqueRun:
+                       *, buffers: dict[str, str] | None = None, use_cache: bool = True,
+                       with_transcripts: bool = False) -> CritiqueRun:
     if unit not in UNIT_FILES:
         raise CritiqueError(f"no critique for '{unit}': choose taxonomy, rubric, personas or prompts")
     texts = unit_texts(project, unit, buffers)
     voices = panel(project, unit)
-    run = CritiqueRun(unit, voices, texts, text_hash(texts), default_panel=panel_source(project, unit)[1])
+    run = CritiqueRun(unit, voices, texts, text_hash(texts), default_panel=panel_source(project, unit)[1],
+                      with_transcripts=with_transcripts)
     role = door.role("critic")
     artifact = {project.files[a].rel: t for a, t in texts.items()}
     context, digest = _context(project), _digest(project, unit)
+    if with_transcripts:
+        from .transcripts import best_and_worst, latest_run
+
+        baseline = latest_run(project.root)
+        if baseline is None:
+            raise CritiqueError("no baseline run with transcripts and judgments under eval/runs/ yet")
+        digest.update(best_and_worst(baseline))
     emit = on_event or (lambda kind, voice: None)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -224,6 +234,7 @@ def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
     return {
         "artifact": run.unit, "created": started, "model": model, "artifact_hash": run.judged_hash,
         "panel": "ftd default (domain-general)" if run.default_panel else "critiques/experts.yaml",
+        "with_transcripts": run.with_transcripts,
         "synthesis": bool(run.proposals) and not run.cancelled,
         "cancelled": run.cancelled, "synthesis_error": run.synthesis_error or None,
         "proposals": [{"id": str(p.data.get("id")), "title": clean(str(p.data.get("title"))),

@@ -795,7 +795,15 @@ class FtdApp(App):
         merged, _ = effective_settings(project, getattr(self.config, "models", None))
         return merged, project
 
-    def action_run_critique(self, fresh: bool = False) -> None:
+    def action_critique_with_transcripts(self) -> None:
+        from ..critique.transcripts import latest_run
+
+        if self.project is None or latest_run(self.project.root) is None:
+            self.notify("no baseline run with transcripts yet: a plain critique is F6", markup=False)
+            return
+        self.action_run_critique(fresh=True, with_transcripts=True)
+
+    def action_run_critique(self, fresh: bool = False, with_transcripts: bool = False) -> None:
         from ..core.trust import approve, is_approved, needs_approval
 
         if self.project is None or self.snapshot is None:
@@ -805,8 +813,9 @@ class FtdApp(App):
             self.notify("the expert critique covers the taxonomy, the rubric, the personas and the prompts; "
                         "open one of them first", markup=False)
             return
-        if self._critique_screen is not None and self._critique_screen.is_attached:
-            self.push_screen(self._critique_screen)
+        hidden = self._critique_screen
+        if hidden is not None and hidden not in self.screen_stack and hidden.unit == unit:
+            self.push_screen(hidden)  # the critique sent to the background (streaming, or waiting for decisions)
             return
         merged, settings = self.model_settings()
         status = self.snapshot.result.critiques.get(unit)
@@ -826,7 +835,7 @@ class FtdApp(App):
             def answered(choice: str | None) -> None:
                 if choice == "approve":
                     approve(settings, self.root)
-                    self.action_run_critique(fresh=True)
+                    self.action_run_critique(fresh=True, with_transcripts=with_transcripts)
 
             self.push_screen(Choice("This project sends text to endpoints that need your approval:",
                                     [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
@@ -840,11 +849,15 @@ class FtdApp(App):
                         severity="warning", timeout=6, markup=False)
         screen = CritiqueScreen(unit)
         self._critique_screen = screen
-        self.push_screen(screen)
-        self.critique_worker(screen, unit, merged)
+
+        def closed(_: object) -> None:
+            self._critique_screen = None
+
+        self.push_screen(screen, closed)
+        self.critique_worker(screen, unit, merged, with_transcripts)
 
     @work(exclusive=True, group="critique")
-    async def critique_worker(self, screen, unit: str, settings: dict) -> None:
+    async def critique_worker(self, screen, unit: str, settings: dict, with_transcripts: bool = False) -> None:
         from ..core.userdirs import cache_dir
         from ..critique.run import CritiqueError, run_critique
         from ..llm.cache import ResponseCache
@@ -853,7 +866,8 @@ class FtdApp(App):
         cache = ResponseCache(cache_dir() / "responses.sqlite")
         door = Door(settings, cache=cache, trusted=True)  # the project's roles were approved before this ran
         try:
-            run = await run_critique(door, self.project, unit, screen.voice_event, buffers=self.dirty_buffers())
+            run = await run_critique(door, self.project, unit, screen.voice_event, buffers=self.dirty_buffers(),
+                                     with_transcripts=with_transcripts)
             screen.finished(run, None)
             self.notify(f"critique of the {unit} saved: {run.log_path.name}", timeout=4, markup=False)
         except (CritiqueError, LLMError) as exc:

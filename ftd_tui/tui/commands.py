@@ -21,6 +21,8 @@ def ftd_system_commands(app):
         ("Compare with disk", "diff of the editor against the file on disk", app.action_diff_with_disk),
         ("Revert to disk", "drop the editor's changes and reload the file", app.action_revert),
         ("Token budget and cost", "the estimate table, its breakdown and the cost lines (t, F10)", app.action_tokens),
+        ("Critique with transcripts", "the experts also read the latest baseline's best and worst conversations",
+         app.action_critique_with_transcripts),
         ("Past critiques", "the critiques of this artifact; the latest one's proposals can be decided", app.action_past_critiques),
         ("Suggest a panel for this domain", "the critic proposes fictional experts for this artifact's critique",
          app.action_suggest_panel),

@@ -68,6 +68,7 @@ class CritiqueScreen(Screen[None]):
         Binding("r", "decide('rejected')", "Reject", id="proposal-reject"),
         Binding("d", "decide('deferred')", "Defer", id="proposal-defer"),
         Binding("tab", "toggle_view", "Answers / proposals", id="critique-toggle"),
+        Binding("f6,b", "background", "Back to the editor", id="critique-background"),
     ]
 
     def __init__(self, unit: str) -> None:
@@ -95,6 +96,10 @@ class CritiqueScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_class(self.app.size.width < 100, "narrow")
         self.set_interval(0.05, self.refresh_answer)  # display lag stays under ~60 ms
+
+    def on_screen_resume(self) -> None:
+        if self.view == "proposals":
+            self.query_one("#proposals", OptionList).focus()
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width < 100, "narrow")
@@ -276,6 +281,11 @@ class CritiqueScreen(Screen[None]):
                 self.show_proposal(i)
 
         self.app.push_screen(ReasonScreen(f"{disposition.capitalize()} {p.data.get('id')}: why?"), reason_given)
+
+    def action_background(self) -> None:
+        """Back to the editor while the experts keep streaming; F6 returns here."""
+        if self.app.screen is self:
+            self.app.pop_screen()
 
     def action_cancel_or_close(self) -> None:
         if self.running:
