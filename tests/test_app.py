@@ -494,6 +494,8 @@ def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
                 await pilot.press("b")  # back to the editor while it streams
                 await wait_until(pilot, lambda: not isinstance(app.screen, CritiqueScreen))
                 assert app.focused is not None
+                # it finishes in the background; its widgets must still be there
+                await wait_until(pilot, lambda: screen.run is not None, timeout=60, what="finished while hidden")
                 await pilot.press("f6")  # and back to the panel
                 await wait_until(pilot, lambda: app.screen is screen, what="the same critique again")
                 await wait_until(pilot, lambda: screen.run is not None, timeout=60, what="critique finished")

@@ -849,11 +849,16 @@ class FtdApp(App):
                         severity="warning", timeout=6, markup=False)
         screen = CritiqueScreen(unit)
         self._critique_screen = screen
+        # installed, so that sending it to the background keeps its widgets (a popped screen
+        # that is not installed is taken apart)
+        name = f"critique-{id(screen)}"
+        self.install_screen(screen, name=name)
 
         def closed(_: object) -> None:
             self._critique_screen = None
+            self.call_later(lambda: self.uninstall_screen(name) if name in self._installed_screens else None)
 
-        self.push_screen(screen, closed)
+        self.push_screen(name, closed)
         self.critique_worker(screen, unit, merged, with_transcripts)
 
     @work(exclusive=True, group="critique")
