@@ -20,3 +20,14 @@ def sample(tmp_path):
         return dest
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Every test gets its own config, state and cache folders: nothing reads or writes the
+    real ones (token counts, drafts, approvals, crash reports, the response cache)."""
+    base = tmp_path_factory.mktemp("user")
+    for name in ("CONFIG", "STATE", "CACHE"):
+        d = base / name.lower()
+        d.mkdir()
+        monkeypatch.setenv(f"FTD_{name}_DIR", str(d))

@@ -13,12 +13,8 @@ from helpers import write, yset
 
 
 @pytest.fixture(autouse=True)
-def isolated_user_dirs(tmp_path, monkeypatch):
-    for name in ("CONFIG", "STATE", "CACHE"):
-        d = tmp_path / f"user-{name.lower()}"
-        d.mkdir()
-        monkeypatch.setenv(f"FTD_{name}_DIR", str(d))
-    monkeypatch.setenv("EDITOR", "true")
+def harmless_editor(monkeypatch):
+    monkeypatch.setenv("EDITOR", "true")  # the user folders are isolated by conftest
 
 
 def state_dir():

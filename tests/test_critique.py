@@ -18,12 +18,8 @@ ANSWER = "The rubric misses **indirect** risk signals. \x1b]52;c;cHduZWQ=\x07 Fi
 
 
 @pytest.fixture(autouse=True)
-def env(tmp_path, monkeypatch):
-    for name in ("CONFIG", "STATE", "CACHE"):
-        d = tmp_path / f"user-{name.lower()}"
-        d.mkdir()
-        monkeypatch.setenv(f"FTD_{name}_DIR", str(d))
-    monkeypatch.setenv("FTD_TEST_KEY", CANARY)
+def env(monkeypatch):
+    monkeypatch.setenv("FTD_TEST_KEY", CANARY)  # the user folders are isolated by conftest
 
 
 def cli(*args):

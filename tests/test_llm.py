@@ -29,12 +29,8 @@ def fake():
 
 
 @pytest.fixture(autouse=True)
-def env(tmp_path, monkeypatch):
-    for name in ("CONFIG", "STATE", "CACHE"):
-        d = tmp_path / f"user-{name.lower()}"
-        d.mkdir()
-        monkeypatch.setenv(f"FTD_{name}_DIR", str(d))
-    monkeypatch.setenv("FTD_TEST_KEY", CANARY)
+def env(monkeypatch):
+    monkeypatch.setenv("FTD_TEST_KEY", CANARY)  # the user folders are isolated by conftest
 
 
 def settings(fake, **role):

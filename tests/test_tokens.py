@@ -168,9 +168,6 @@ def test_meter_follows_the_system_prompt_and_the_budget(sample, tmp_path, monkey
     from apphelp import loaded, wait_until
     from ftd_tui.tui.app import create_app
 
-    for name in ("CONFIG", "STATE", "CACHE"):
-        (tmp_path / name).mkdir()
-        monkeypatch.setenv(f"FTD_{name}_DIR", str(tmp_path / name))
     root = sample("math-tutoring")
 
     async def go():

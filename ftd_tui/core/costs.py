@@ -4,11 +4,9 @@ map read as data. An unknown price is reported as unknown (None), never as 0."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .tokens import Estimate, generation_tokens
@@ -31,10 +29,11 @@ def price_map() -> dict:
     global _price_map
     with _price_lock:
         if _price_map is None:
+            from .tokencount import litellm_file
+
             _price_map = {}
-            spec = importlib.util.find_spec("litellm")
-            if spec is not None and spec.origin:
-                path = Path(spec.origin).parent / "model_prices_and_context_window_backup.json"
+            path = litellm_file("model_prices_and_context_window_backup.json")
+            if path is not None:
                 try:
                     _price_map = json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, ValueError):

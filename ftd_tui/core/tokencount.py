@@ -11,7 +11,6 @@ load the tokenizer (~130 ms)."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import threading
@@ -30,13 +29,22 @@ _lock = threading.Lock()
 _encoders: dict[str, object] = {}
 
 
-def litellm_tiktoken_dir() -> Path | None:
-    """The folder of tiktoken files inside litellm's package, found without importing litellm."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.origin:
+def litellm_file(*parts: str) -> Path | None:
+    """A file or folder inside litellm's installed package, found from its distribution's
+    metadata: neither imported nor even looked up through the import system."""
+    from importlib import metadata
+
+    try:
+        path = Path(str(metadata.distribution("litellm").locate_file(Path("litellm", *parts))))
+    except metadata.PackageNotFoundError:
         return None
-    folder = Path(spec.origin).parent / "litellm_core_utils" / "tokenizers"
-    return folder if folder.is_dir() else None
+    return path if path.exists() else None
+
+
+def litellm_tiktoken_dir() -> Path | None:
+    """The folder of tiktoken files litellm's package ships."""
+    folder = litellm_file("litellm_core_utils", "tokenizers")
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def tiktoken_encoding(name: str = APPROX_ENCODING):
