@@ -364,7 +364,7 @@ def _user_models() -> dict | None:
 def cmd_doctor(args) -> int:
     import asyncio
 
-    from .core.artifacts.settings import iter_roles
+    from .core.providers import iter_roles
     from .core.roles import effective_settings
     from .core.textsafe import clean_line
     from .core.trust import is_approved, needs_approval

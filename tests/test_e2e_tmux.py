@@ -185,6 +185,35 @@ def test_hangup_keeps_unsaved_work_as_a_draft(tmux, sample, tmp_path):
 
     text = json.loads(next(drafts.rglob("rubric.json")).read_text())["text"]
     assert text.startswith("# typed just before the connection dropped")
+    # and the process is gone: no orphan left spinning on a closed terminal
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.kill(app_pid, 0)
+        except ProcessLookupError:
+            break
+        state = Path(f"/proc/{app_pid}/stat").read_text().split()[2] if Path(f"/proc/{app_pid}/stat").exists() else "X"
+        if state == "Z":
+            break  # exited, waiting for its parent to reap it
+        assert time.monotonic() < deadline, "the app kept running after SIGHUP"
+        time.sleep(0.05)
+
+
+def test_no_app_survives_its_tmux_server(tmux, sample, tmp_path):
+    """Killing the tmux server (every test's teardown, a closed terminal) must end the app."""
+    import subprocess
+    import time
+
+    root = sample("math-tutoring")
+    launch(tmux, root, tmp_path)
+    pane_pid = tmux.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip()
+    kids = subprocess.run(["pgrep", "-P", pane_pid], capture_output=True, text=True).stdout.split()
+    app_pid = int(kids[0]) if kids else int(pane_pid)
+    tmux.kill()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{app_pid}").exists() and Path(f"/proc/{app_pid}/stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the app is still running after its terminal went away"
+        time.sleep(0.05)
 
 
 def test_canary_key_never_reaches_the_screen_or_a_file(tmux, sample, tmp_path):

@@ -9,7 +9,7 @@ import copy
 import os
 
 from .artifacts.families import family_of
-from .artifacts.settings import STANDARD_KEY_ENV
+from .providers import STANDARD_KEY_ENV
 
 ROLE_NAMES = ("critic", "generator", "user_sim", "judges", "base")
 

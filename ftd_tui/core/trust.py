@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from .artifacts.settings import STANDARD_KEY_ENV, host_is_local, iter_roles, provider_of
+from .providers import STANDARD_KEY_ENV, host_is_local, iter_roles, provider_of
 from .userdirs import state_dir
 
 

@@ -9,7 +9,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from ..core.artifacts.settings import STANDARD_KEY_ENV, iter_roles, provider_of
+from ..core.providers import STANDARD_KEY_ENV, iter_roles, provider_of
 from .door import Door, LLMError, Role
 
 VERDICTS = {"no_key": "no key", "unreachable": "server unreachable", "timeout": "server unreachable (timeout)",

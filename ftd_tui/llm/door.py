@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from ..core.artifacts.settings import LOCAL_PROVIDERS, STANDARD_KEY_ENV, host_is_local, provider_of
+from ..core.providers import LOCAL_PROVIDERS, STANDARD_KEY_ENV, host_is_local, provider_of
 from ..core.costs import price_for
 from ..core.redact import redact
 from ..core.textsafe import clean

@@ -405,8 +405,10 @@ class FtdApp(App):
         """Where project text goes when a model is called: named in the status line (spec §9)."""
         from urllib.parse import urlparse
 
-        from ..core.artifacts.settings import iter_roles, provider_of
+        from ..core.providers import iter_roles, provider_of
 
+        if self.snapshot is None:
+            return ""  # the settings are parsed with the first check, after the first frame
         lf = self.project.files["settings"] if self.project else None
         settings = lf.data if lf is not None and lf.readable and isinstance(lf.data, dict) else {}
         hosts = []
@@ -1238,14 +1240,26 @@ def run(root: Path, *, is_project: bool = True, theme: str | None = None, review
     app = create_app(root, is_project=is_project, theme=theme, review=review)
 
     def hung_up(signum, frame) -> None:
-        # a dropped SSH session or a closed tmux pane: keep every unsaved buffer first
+        # A dropped SSH session or a closed tmux pane: keep every unsaved buffer, then leave at
+        # once. The terminal is gone, so there is nothing to restore, and a normal exit would
+        # wait on it forever (the input thread spins on a closed tty).
         try:
             app.write_all_drafts()
         finally:
-            app.exit(return_code=128 + signum)
+            os._exit(128 + signum)
+
+    def terminated(signum, frame) -> None:
+        # kill from another shell: the terminal is still there, so exit cleanly if we can
+        try:
+            app.write_all_drafts()
+        finally:
+            import threading
+
+            threading.Timer(3.0, os._exit, [128 + signum]).start()
+            app.call_later(app.exit, return_code=128 + signum)
 
     signal.signal(signal.SIGHUP, hung_up)
-    signal.signal(signal.SIGTERM, hung_up)
+    signal.signal(signal.SIGTERM, terminated)
     app.run()
     return app.return_code or 0
 
