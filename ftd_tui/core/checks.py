@@ -151,12 +151,9 @@ def check_project(project: Project) -> CheckResult:
                           "ftd new writes a starting panel; every expert must be fictional"))
     critiques = {}
     for unit in CRITIQUED:
-        status, cd = critique_status(project.root, unit, project.artifact_hash(unit_artifact(unit)))
+        status, cd = critique_status(project.root, unit, project.artifact_hash(unit))
         critiques[unit] = status
         diags.extend(cd)
     diags.sort(key=sort_key)
     return CheckResult(diags, checks, facts, critiques)
 
-
-def unit_artifact(unit: str) -> str:
-    return "prompts" if unit == "prompts" else unit

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from .providers import LOCAL_PROVIDERS, host_is_local
 from .tokens import Estimate, generation_tokens
 
 PERSONA_BLOCK_TOKENS = 200  # the persona + scenario text the simulator receives each turn
@@ -18,7 +19,6 @@ JUDGE_OUTPUT_TOKENS = 250  # reasoning + answer
 # assumption from typical QLoRA / LoRA / full fine-tunes with gradient checkpointing;
 # override with training.throughput_tokens_per_s.
 THROUGHPUT_K = {"qlora": 20_000, "lora": 26_000, "full": 9_000}
-LOCAL_PROVIDERS = {"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile", "vllm"}
 
 _price_lock = threading.Lock()
 _price_map: dict | None = None
@@ -62,7 +62,7 @@ def price_for(role: dict | None) -> Price:
             return Price(i / 1e6, o / 1e6, "ftd.yaml")
     model = role["model"]
     provider = model.split("/", 1)[0] if "/" in model else ""
-    if provider in LOCAL_PROVIDERS or role.get("api_base") and "localhost" in str(role.get("api_base")):
+    if provider in LOCAL_PROVIDERS or isinstance(role.get("api_base"), str) and host_is_local(role["api_base"])[0]:
         return Price(None, None, "local server: no per-token price (GPU time not counted)")
     table = price_map()
     bare = model.split("/", 1)[1] if "/" in model else model

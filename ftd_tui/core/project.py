@@ -106,6 +106,13 @@ class LoadedFile:
         return self.stamp.sha256 if self.stamp else None
 
 
+def unit_hash(parts: list[tuple[str, str]]) -> str:
+    """One artifact's hash is its file's sha256; a unit of several combines (path, sha256) pairs."""
+    if len(parts) == 1:
+        return "sha256:" + parts[0][1]
+    return "sha256:" + hashlib.sha256("\n".join(f"{rel}:{h}" for rel, h in parts).encode()).hexdigest()
+
+
 def find_root(start: Path) -> Path:
     """The folder holding ftd.yaml: ``start`` itself or one of its parents."""
     start = start.resolve()
@@ -228,16 +235,13 @@ class Project:
 
     def artifact_hash(self, artifact_id: str) -> str | None:
         """Content hash of an artifact, or of a unit (``prompts``: the three prompt files)."""
-        ids = UNIT_IDS.get(artifact_id, (artifact_id,))
         parts = []
-        for i in ids:
+        for i in UNIT_IDS.get(artifact_id, (artifact_id,)):
             lf = self.files[i]
             if lf.stamp is None:
                 return None
-            parts.append(f"{lf.rel}:{lf.stamp.sha256}")
-        if len(parts) == 1:
-            return "sha256:" + self.files[ids[0]].stamp.sha256  # type: ignore[union-attr]
-        return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+            parts.append((lf.rel, lf.stamp.sha256))
+        return unit_hash(parts)
 
     def inputs_hash(self) -> str | None:
         """Identity of everything a baseline run depends on."""

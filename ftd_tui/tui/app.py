@@ -785,8 +785,11 @@ class FtdApp(App):
         self.notify(DEFERRED["run_baseline"], title="Baseline: not yet available", severity="warning", timeout=6, markup=False)
 
     # ------------------------------------------------------------------ the expert critique
-    CRITIQUE_UNIT = {"taxonomy": "taxonomy", "rubric": "rubric", "personas": "personas", "user-sim": "prompts",
-                     "assistant": "prompts", "system-prompt": "prompts"}
+    @property
+    def CRITIQUE_UNIT(self) -> dict[str, str]:
+        from ..critique.prompts import UNIT_FILES
+
+        return {aid: unit for unit, ids in UNIT_FILES.items() for aid in ids}
 
     def model_settings(self) -> tuple[dict, dict]:
         """(the roles in force: ftd.yaml over the user config, the project's own settings)."""
@@ -1016,6 +1019,7 @@ class FtdApp(App):
         """The hash the artifact will have once the buffers are saved (Project.artifact_hash's form)."""
         import hashlib
 
+        from ..core.project import unit_hash
         from ..critique.prompts import UNIT_FILES
 
         parts = []
@@ -1024,9 +1028,7 @@ class FtdApp(App):
             bom = ed.bom if ed is not None else lf.bom
             data = (("\ufeff" if bom else "") + self.buffer_text(aid)).encode("utf-8")
             parts.append((lf.rel, hashlib.sha256(data).hexdigest()))
-        if len(parts) == 1:
-            return "sha256:" + parts[0][1]
-        return "sha256:" + hashlib.sha256("\n".join(f"{rel}:{h}" for rel, h in parts).encode()).hexdigest()
+        return unit_hash(parts)
 
     def accept_proposal(self, run, index: int) -> bool:
         p = run.proposals[index]
