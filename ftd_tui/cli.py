@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("check", "status", "tokens", "critique", "doctor", "trust", "new", "schema", "get", "set", "locate")
+SUBCOMMANDS = ("check", "status", "tokens", "critique", "baseline", "decide", "runs", "doctor", "trust", "new", "schema",
+               "get", "set", "locate")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 USAGE = """\
@@ -18,6 +19,10 @@ ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on
 ftd status [DIR]                           one screen: gates and the next step
 ftd tokens [DIR] [--format text|json]      token budget, conversation length and cost estimates
 ftd critique UNIT [DIR] [--no-cache]       expert role-play critique of taxonomy | rubric | personas | prompts
+ftd baseline [DIR] [--scenarios N] [--fresh] [--smoke] [--max-cost X] [--format text|json]
+                                           evaluate the base model on multi-turn conversations (resumes)
+ftd decide [DIR]                           record the go / no-go decision on the latest baseline
+ftd runs [list|show|prune] [DIR]           baseline runs: list, show one, prune old ones
 ftd doctor [DIR]                           test each model role: key, server, model, latency
 ftd trust [DIR]                            approve the project's non-default endpoints / key variables
 ftd new DIR [--template NAME]              a new project from a sample, or --template blank
@@ -66,6 +71,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     cr.add_argument("--no-cache", action="store_true", help="ask the models again instead of reusing cached answers")
     cr.add_argument("--with-transcripts", action="store_true",
                     help="also show the experts the latest baseline's best and worst conversations with their judgments")
+    from .baseline.commands import add_parsers
+
+    add_parsers(sub)
     dr = sub.add_parser("doctor", help="test every model role (a tiny call each)")
     dr.add_argument("dir", nargs="?", default=".")
     dr.add_argument("--setup", action="store_true",
@@ -605,7 +613,20 @@ def cmd_locate(args) -> int:
     return EXIT_OK
 
 
+def _baseline_command(name: str):
+    def run(args) -> int:
+        from .baseline import commands
+
+        try:
+            return getattr(commands, f"cmd_{name}")(args)
+        except commands.CommandError as exc:
+            raise CliError(str(exc), exc.code) from None
+
+    return run
+
+
 COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "critique": cmd_critique,
+            "baseline": _baseline_command("baseline"), "decide": _baseline_command("decide"), "runs": _baseline_command("runs"),
             "doctor": cmd_doctor, "trust": cmd_trust,
             "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
             "locate": cmd_locate}

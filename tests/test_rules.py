@@ -69,6 +69,7 @@ CASES = {
     "SET009": lambda r: yset(r, S, "base_model", "Qwen/Qwen2.5-7B-Instruct"),
     "SET010": lambda r: ydel(r, S, "models.critic"),
     "SET011": lambda r: yset(r, S, "checks", {"edge_case_share": {"min": 0.3, "max": 0.1}}, create=True),
+    "SET012": lambda r: yset(r, S, "knowledge", [{"path": "../outside.md"}], create=True),
     "MOD001": lambda r: write(r, MC, "# Model choice\n\nWe picked phi-4.\n"),
     "MOD002": lambda r: replace(r, MC, "context_window: 16384", "context_window: big"),
     "MOD003": lambda r: replace(r, MC, "chosen: microsoft/phi-4", "chosen: ''"),

@@ -56,7 +56,7 @@ def check_project(project: Project) -> CheckResult:
     settings_file = project.files["settings"]
     settings_data = settings_file.data if settings_file.readable else None
     if settings_file.readable:
-        settings, sd = check_settings(settings_data, Where(settings_file.yaml, settings_file.rel))
+        settings, sd = check_settings(settings_data, Where(settings_file.yaml, settings_file.rel), project.root)
         diags.extend(sd)
         if settings is not None:
             checks = settings.checks

@@ -51,6 +51,11 @@ class Price:
     def known(self) -> bool:
         return self.input_per_token is not None and self.output_per_token is not None
 
+    @property
+    def local(self) -> bool:
+        """A server on this machine or LAN: no per-token price (GPU time is not counted)."""
+        return self.source.startswith("local server")
+
 
 def price_for(role: dict | None) -> Price:
     if not isinstance(role, dict) or not isinstance(role.get("model"), str):

@@ -69,6 +69,7 @@ _RULES: list[Rule] = [
     Rule("SET009", "warning", "ftd.yaml base_model disagrees with model-choice.md chosen"),
     Rule("SET010", "info", "a model role is not configured yet"),
     Rule("SET011", "error", "a threshold override is inconsistent (min above max, outside 0..1)"),
+    Rule("SET012", "error", "a knowledge file is missing or outside the project"),
     # step 1: model choice
     Rule("MOD001", "error", "model-choice.md has no YAML front matter"),
     Rule("MOD002", "error", "front matter value has the wrong type"),

@@ -8,6 +8,7 @@ from .artifacts.families import family_of
 from .artifacts.model_choice import chosen_candidate
 from .costs import compute_costs
 from .tokencount import CountCache, Counter, approx_counter, exact_counter, hf_snapshot
+from .system_message import system_message
 from .tokens import Estimate, estimate, inputs_from
 from .userdirs import cache_dir
 
@@ -68,6 +69,9 @@ def project_estimate(project, counter: Counter | None = None) -> tuple[Estimate 
     _, cand = chosen_model(project)
     ctx = cand.get("context_window") if isinstance(cand, dict) and isinstance(cand.get("context_window"), int) else None
     inp = inputs_from(project.files, _settings(project).get("budget") if isinstance(_settings(project).get("budget"), dict) else {}, ctx)
+    full = system_message(project)
+    if full is not None:
+        inp.system_prompt = full  # knowledge files ride along in every training example
     return estimate(inp, counter), counter
 
 

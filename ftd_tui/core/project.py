@@ -244,14 +244,10 @@ class Project:
         return unit_hash(parts)
 
     def inputs_hash(self) -> str | None:
-        """Identity of everything a baseline run depends on."""
-        parts = []
-        for i in ("settings", "taxonomy", "rubric", "personas", *PROMPT_IDS):
-            h = self.artifact_hash(i)
-            if h is None:
-                return None
-            parts.append(f"{i}={h}")
-        return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        """Identity of everything a baseline run depends on (core.runs.input_hashes)."""
+        from .runs import inputs_hash_of
+
+        return inputs_hash_of(self)
 
     def changed_on_disk(self, artifact_id: str) -> bool:
         lf = self.files[artifact_id]

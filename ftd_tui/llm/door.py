@@ -69,7 +69,7 @@ class Usage:
         self.output_tokens += out
         if self.cost is not None and price.known:
             self.cost += inp * price.input_per_token + out * price.output_per_token
-        elif not price.known:
+        elif not price.known and not price.local:
             self.cost = None
 
 
@@ -79,6 +79,7 @@ class Reply:
     input_tokens: int = 0
     output_tokens: int = 0
     cached: bool = False
+    finish_reason: str | None = None  # "length": cut by max_tokens
 
 
 @dataclass
@@ -216,7 +217,8 @@ class Door:
                 text, usage = hit
                 if on_delta is not None:
                     await _maybe_await(on_delta(text))
-                return Reply(text, usage.get("input", 0), usage.get("output", 0), cached=True)
+                return Reply(text, usage.get("input", 0), usage.get("output", 0), cached=True,
+                             finish_reason=usage.get("finish"))
         litellm = await asyncio.to_thread(load_litellm) if _litellm is None else _litellm
         attempt = 0
         while True:
@@ -238,7 +240,8 @@ class Door:
         price = price_for(role.spec)
         self.usage.setdefault(role.name, Usage()).add(reply.input_tokens, reply.output_tokens, price)
         if key is not None:
-            self.cache.put(key, reply.text, {"input": reply.input_tokens, "output": reply.output_tokens})
+            self.cache.put(key, reply.text, {"input": reply.input_tokens, "output": reply.output_tokens,
+                                             "finish": reply.finish_reason})
         return reply
 
     async def _once(self, litellm, role: Role, messages, kwargs, on_delta, received: list[str], stream: bool) -> Reply:
@@ -247,11 +250,12 @@ class Door:
             text = resp.choices[0].message.content or ""
             usage = getattr(resp, "usage", None)
             return Reply(_strip_think(text), getattr(usage, "prompt_tokens", 0) or 0,
-                         getattr(usage, "completion_tokens", 0) or 0)
+                         getattr(usage, "completion_tokens", 0) or 0,
+                         finish_reason=getattr(resp.choices[0], "finish_reason", None))
         resp = await litellm.acompletion(model=role.model, messages=messages, stream=True,
                                          stream_options={"include_usage": True}, **kwargs)
         inp = out = 0
-        finished = False
+        finished = None
         async for chunk in resp:
             choices = getattr(chunk, "choices", None) or []
             if choices:
@@ -261,7 +265,7 @@ class Door:
                     if on_delta is not None:
                         await _maybe_await(on_delta(piece))
                 if getattr(choices[0], "finish_reason", None):
-                    finished = True
+                    finished = choices[0].finish_reason
             usage = getattr(chunk, "usage", None)
             if usage:
                 inp = getattr(usage, "prompt_tokens", 0) or inp
@@ -269,7 +273,7 @@ class Door:
         if not finished:
             raise LLMError("cut", f"the stream from models.{role.name} stopped before the reply was complete",
                            "".join(received))
-        return Reply(_strip_think("".join(received)), inp, out)
+        return Reply(_strip_think("".join(received)), inp, out, finish_reason=str(finished))
 
     def _classify(self, role: Role, exc: Exception, partial: str) -> LLMError:
         if isinstance(exc, LLMError):

@@ -7,8 +7,12 @@ what the next request gets:
   {"status": 500}                                    a server error
   {"delay": 30}                                      a hang (the client should time out)
   {"text": "...", "cut_after": 2}                    a stream cut after 2 chunks
+  {"text": "...", "finish_reason": "length"}          a reply cut by max_tokens
+  {"text": "...", "prompt_tokens": 10}               the server's prompt-token count (truncation)
 An entry with "match": "some text" waits for the first request whose messages contain it
-(concurrent callers arrive in any order). Otherwise requests get ``default_text``."""
+(concurrent callers arrive in any order). Otherwise ``responder(body)`` answers when set (a
+function of the request returning an entry), else requests get ``default_text``.
+``latency`` delays every reply by that many seconds (benchmarks)."""
 
 from __future__ import annotations
 
@@ -18,9 +22,22 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def _count(messages: list) -> int:
+    """Prompt tokens as a real server reports them: a real tokenizer plus a few per message."""
+    from ftd_tui.core.tokencount import tiktoken_encoding
+
+    enc = tiktoken_encoding()
+    texts = [str(m.get("content", "")) for m in messages]
+    if enc is None:
+        return sum(len(t.split()) for t in texts)
+    return sum(len(enc.encode(t, disallowed_special=())) + 4 for t in texts)
+
+
 class FakeOpenAI:
     def __init__(self, default_text: str = "ok"):
         self.default_text = default_text
+        self.responder = None
+        self.latency = 0.0
         self.script: list[dict] = []
         self.requests: list[dict] = []
         self.lock = threading.Lock()
@@ -44,12 +61,16 @@ class FakeOpenAI:
         with self.lock:
             self.script.extend(entries)
 
-    def _next(self, body_text: str = "") -> dict:
+    def _next(self, body_text: str = "", body: dict | None = None) -> dict:
         with self.lock:
             for i, entry in enumerate(self.script):
                 if "match" not in entry or entry["match"] in body_text:
                     return self.script.pop(i)
-            return {"text": self.default_text}
+        if self.responder is not None and body is not None:
+            entry = self.responder(body)
+            if entry is not None:
+                return entry
+        return {"text": self.default_text}
 
     def _handler(self):
         fake = self
@@ -71,7 +92,9 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake.lock:
                     fake.requests.append({"body": body, "headers": dict(self.headers)})
-                entry = fake._next(json.dumps(body.get("messages", [])))
+                entry = fake._next(json.dumps(body.get("messages", [])), body)
+                if fake.latency:
+                    time.sleep(fake.latency)
                 if "delay" in entry:
                     time.sleep(entry["delay"])
                 status = entry.get("status", 200)
@@ -82,7 +105,7 @@ class FakeOpenAI:
                                headers)
                     return
                 text = entry.get("text", fake.default_text)
-                prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+                prompt_tokens = entry.get("prompt_tokens", _count(body.get("messages", [])))
                 usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
                          "total_tokens": prompt_tokens + len(text.split())}
                 if body.get("stream"):
@@ -90,7 +113,7 @@ class FakeOpenAI:
                 else:
                     self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                                      "model": body.get("model", "fake-model"),
-                                     "choices": [{"index": 0, "finish_reason": "stop",
+                                     "choices": [{"index": 0, "finish_reason": entry.get("finish_reason", "stop"),
                                                   "message": {"role": "assistant", "content": text}}],
                                      "usage": usage})
 
@@ -129,7 +152,8 @@ class FakeOpenAI:
                             time.sleep(delay)
                     final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                              "model": body.get("model", "fake-model"),
-                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+                             "choices": [{"index": 0, "delta": {}, "finish_reason": entry.get("finish_reason", "stop")}],
+                             "usage": usage}
                     self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):

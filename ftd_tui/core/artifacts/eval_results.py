@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ..diagnostics import Diagnostic, make
 from ..markdown import MarkdownDoc
@@ -24,7 +24,8 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="ignore")
     decision: Literal["proceed", "prompt-engineer-first", "stop"]
     decided_by: str = Field(min_length=1)
-    decided_at: dt.date | dt.datetime | str
+    # hand-written reports often say `date:`; reading it spares a pointless error
+    decided_at: dt.date | dt.datetime | str = Field(validation_alias=AliasChoices("decided_at", "date"))
     rationale: str = Field(min_length=1)
 
 

@@ -103,6 +103,11 @@ class Eval(_Model):
     seed_start: int = Field(9000, ge=0)
 
 
+class Knowledge(_Model):
+    path: str = Field(min_length=1, description="a text file inside the project, e.g. knowledge/policy.md")
+    label: str | None = Field(None, description="the heading line it is appended under (default: the file name)")
+
+
 class Settings(_Model):
     domain: str | None = None
     description: str | None = None
@@ -114,13 +119,16 @@ class Settings(_Model):
     checks: Checks = Checks()
     eval: Eval = Eval()
     models: Models = Models()
+    knowledge: list[Knowledge] = Field(default_factory=list, description="files appended to the system prompt "
+                                       "(under a `--- LABEL ---` line) in baseline conversations, generation and training; "
+                                       "judges see them too")
 
 
 DEFAULT_CHECKS = Checks()
 
 
 
-def check_settings(data: Any, where: Where) -> tuple[Settings | None, list[Diagnostic]]:
+def check_settings(data: Any, where: Where, root: Any = None) -> tuple[Settings | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     if data is None:
         data = {}
@@ -135,6 +143,7 @@ def check_settings(data: Any, where: Where) -> tuple[Settings | None, list[Diagn
         if isinstance(band, dict) and isinstance(band.get("min"), (int, float)) and isinstance(band.get("max"), (int, float)):
             if band["min"] > band["max"]:
                 diags.append(where.diag("SET011", ("checks", name), f"checks.{name}: min {band['min']} is above max {band['max']}"))
+    diags.extend(_check_knowledge(data.get("knowledge"), where, root))
     offline = isinstance(data.get("deployment"), dict) and data["deployment"].get("offline") is True
     for path, role in iter_roles(data):
         model = role.get("model")
@@ -206,3 +215,35 @@ def check_settings(data: Any, where: Where) -> tuple[Settings | None, list[Diagn
     else:
         diags.append(where.diag("SET010", (), "no models are configured yet (critic, user_sim, judges, base)"))
     return settings, diags
+
+
+def knowledge_files(data: Any) -> list[tuple[str, str]]:
+    """(relative path, label) for each well-formed knowledge entry, in order."""
+    out = []
+    for item in data.get("knowledge") or [] if isinstance(data, dict) and isinstance(data.get("knowledge"), list) else []:
+        if isinstance(item, dict) and isinstance(item.get("path"), str) and _inside(item["path"]):
+            label = item.get("label") if isinstance(item.get("label"), str) and item["label"].strip() else item["path"].rsplit("/", 1)[-1]
+            out.append((item["path"], label.strip()))
+    return out
+
+
+def _inside(rel: str) -> bool:
+    # project files are data: a knowledge path may not reach outside the project
+    parts = rel.replace("\\", "/").split("/")
+    return not rel.startswith(("/", "~")) and ".." not in parts and ":" not in parts[0]
+
+
+def _check_knowledge(value: Any, where: Where, root: Any) -> list[Diagnostic]:
+    if not isinstance(value, list):
+        return []
+    diags = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            continue
+        rel = item["path"]
+        if not _inside(rel):
+            diags.append(where.diag("SET012", ("knowledge", i, "path"), f"knowledge path {show(rel)} is outside the project",
+                                    "keep knowledge files inside the project folder"))
+        elif root is not None and not (root / rel).is_file():
+            diags.append(where.diag("SET012", ("knowledge", i, "path"), f"knowledge file {show(rel)} does not exist"))
+    return diags

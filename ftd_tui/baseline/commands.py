@@ -1,0 +1,358 @@
+"""`ftd baseline`, `ftd decide` and `ftd runs`. The app starts the very same `ftd baseline` as a
+detached child, so a paid run never depends on the UI staying up."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ..core import runs
+from ..core.textsafe import clean, clean_line
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int = EXIT_UNREADABLE):
+        super().__init__(message)
+        self.code = code
+
+
+def add_parsers(sub) -> None:
+    b = sub.add_parser("baseline", help="evaluate the base model on multi-turn conversations against the rubric")
+    b.add_argument("dir", nargs="?", default=".")
+    b.add_argument("--scenarios", type=int, help="number of scenarios (default: eval.scenarios, 16)")
+    b.add_argument("--fresh", action="store_true", help="start a new run instead of resuming the latest")
+    b.add_argument("--redraw", action="store_true", help="draw eval/scenarios.yaml anew (your edits to it are replaced)")
+    b.add_argument("--smoke", action="store_true", help="2 scenarios x 2 exchanges: check the wiring for pennies")
+    b.add_argument("--max-cost", type=float, help="stop before a call could take the run past this many dollars")
+    b.add_argument("--format", choices=("text", "json"), default="text")
+    b.add_argument("--forecast", action="store_true", help="print the forecast and stop")
+    b.add_argument("--yes", action="store_true", help="start a new run without asking when the inputs changed")
+    b.add_argument("--no-cache", action="store_true", help="ask the models again instead of reusing cached answers")
+    b.add_argument("--run", help=argparse_suppress())  # the app's detached child: resume exactly this run folder
+    d = sub.add_parser("decide", help="record the go / no-go decision on the latest baseline")
+    d.add_argument("dir", nargs="?", default=".")
+    d.add_argument("--decision", choices=("proceed", "prompt-engineer-first", "stop"))
+    d.add_argument("--by", help="who decided (default: ask)")
+    d.add_argument("--rationale", help="why (default: ask)")
+    r = sub.add_parser("runs", help="list, show and prune baseline runs")
+    r.add_argument("action", nargs="?", choices=("list", "show", "prune"), default="list")
+    r.add_argument("dir", nargs="?", default=".")
+    r.add_argument("--id", help="the run to show (default: the latest)")
+    r.add_argument("--keep", type=int, default=5, help="prune: how many of the newest runs to keep")
+    r.add_argument("--dry-run", action="store_true")
+    r.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def _project(dir_arg: str):
+    from ..core.project import Project, ProjectError
+
+    try:
+        return Project.load(dir_arg)
+    except ProjectError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _effective(project) -> tuple[dict, dict]:
+    from ..core.roles import effective_settings
+    from ..core.userdirs import load_prefs
+
+    lf = project.files["settings"]
+    if not lf.readable or not isinstance(lf.data, dict):
+        raise CommandError(f"{project.root / 'ftd.yaml'} cannot be read; run ftd check", EXIT_FINDINGS)
+    prefs, _ = load_prefs()
+    user = getattr(prefs, "models", None)
+    settings, _ = effective_settings(lf.data, user if isinstance(user, dict) else None)
+    return settings, lf.data
+
+
+# --------------------------------------------------------------------------- ftd baseline
+
+
+def cmd_baseline(args) -> int:
+    from ..core.trust import is_approved
+    from .forecast import done_calls, forecast, lines
+    from .setup import BaselineError, InputsChanged, gather, prepare, smoke_selection
+
+    project = _project(args.dir)
+    settings, project_settings = _effective(project)
+    quiet = args.format == "json"
+    err = sys.stderr
+
+    def say(text: str = "") -> None:
+        print(clean(text), file=err if quiet else sys.stdout)
+
+    try:
+        try:
+            prep = prepare(project, fresh=args.fresh, smoke=args.smoke, scenarios=args.scenarios, redraw=args.redraw,
+                           run_dir=Path(args.run) if args.run else None, settings=settings, new_if_changed=args.yes)
+        except InputsChanged as exc:
+            if not (sys.stdin.isatty() and not quiet) or args.forecast:
+                raise
+            say(str(exc))
+            if input("Start a new run? [y/N] ").strip().lower() not in ("y", "yes"):
+                return EXIT_FINDINGS
+            prep = prepare(project, fresh=False, smoke=args.smoke, scenarios=args.scenarios, settings=settings,
+                           new_if_changed=True)
+        inputs = gather(project, settings)
+    except BaselineError as exc:
+        raise CommandError(str(exc), EXIT_FINDINGS) from None
+    for w in inputs.warnings:
+        say(f"warning: {w}")
+    records = runs.read_jsonl(prep.run_dir / runs.CALLS)
+    from .runner import Runner
+
+    scen_for_forecast = runs.read_json(prep.run_dir / "scenarios.json")
+    if not isinstance(scen_for_forecast, list):
+        from .setup import load_or_draw
+
+        scen_for_forecast, _, _ = load_or_draw(inputs, None, False)
+        if args.smoke:
+            scen_for_forecast = smoke_selection(scen_for_forecast)
+    fc = forecast(inputs, scen_for_forecast, done_calls(records))
+    say(("Resuming" if prep.resumed else "New run") + f" {prep.run_dir.name}"
+        + (f" (conversations reused from {prep.reused_from})" if prep.reused_from else ""))
+    for line in lines(fc):
+        say(line)
+    if args.forecast:
+        if quiet:
+            print(json.dumps({"run": prep.run_dir.name, "forecast": fc.as_json()}, indent=1))
+        return EXIT_OK
+    if args.max_cost is not None and fc.unknown_prices:
+        raise CommandError("--max-cost cannot be kept while a price is unknown ("
+                           + ", ".join(fc.unknown_prices) + "); set models.<role>.price in ftd.yaml", EXIT_FINDINGS)
+    from ..core.userdirs import cache_dir
+    from ..llm.cache import ResponseCache
+    from ..llm.door import Door
+
+    cache = None if args.no_cache else ResponseCache(cache_dir() / "responses.sqlite")
+    door = Door(settings, cache=cache, trusted=is_approved(project_settings))
+    bar = _Bar(err if quiet or not sys.stdout.isatty() else sys.stdout, enabled=(err if quiet else sys.stdout).isatty())
+    runner = Runner(inputs, prep.run_dir, door, smoke=args.smoke, max_cost=args.max_cost, on_progress=bar.update,
+                    use_cache=not args.no_cache)
+
+    async def main() -> dict:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, task.cancel)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        return await runner.run()
+
+    try:
+        summary = asyncio.run(main())
+    except runs.LockHeld as exc:
+        raise CommandError(str(exc), EXIT_FINDINGS) from None
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        bar.done()
+        say(f"cancelled; every finished call is kept — run `ftd baseline {args.dir}` to resume")
+        return 130
+    finally:
+        if cache is not None:
+            cache.close()
+    bar.done()
+    report = None
+    if not args.smoke and summary.get("assessed"):
+        from .runner import write_report
+
+        report = write_report(project.root, summary)
+    if quiet:
+        print(json.dumps(public_summary(summary, prep.run_dir, report), indent=1, ensure_ascii=False, default=str))
+    else:
+        for line in summary_lines(summary):
+            say(line)
+        if report is not None:
+            say(f"report: {report}")
+            say("record the decision: ftd decide (or in the app, after the results screen)")
+        elif args.smoke:
+            say("smoke run: the report is not written; run without --smoke for the real baseline")
+    return EXIT_OK if summary.get("state") == "done" and not summary.get("unfinished") else EXIT_FINDINGS
+
+
+def public_summary(summary: dict, run_dir: Path, report: Path | None) -> dict:
+    return {"run": run_dir.name, "state": summary.get("state"), "pass_rate": summary.get("pass_rate"),
+            "interval": summary.get("interval"), "mean_score": summary.get("mean_score"),
+            "scenarios": summary.get("scenarios"), "assessed": summary.get("assessed"),
+            "recommendation": summary.get("recommendation"),
+            "safety_gate_failures": summary.get("safety_gate_failures"), "calls": summary.get("calls"),
+            "cost": summary.get("cost"), "excluded": len(summary.get("excluded") or []),
+            "unfinished": summary.get("unfinished") or [], "report": str(report) if report else None}
+
+
+def pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def summary_lines(s: dict) -> list[str]:
+    iv = s.get("interval")
+    out = [f"Baseline {s.get('run')}: {s.get('state')}",
+           f"  pass rate {pct(s.get('pass_rate'))} ({s.get('passed', 0)}/{s.get('assessed', 0)})"
+           + (f", 95% interval {pct(iv[0])}–{pct(iv[1])}" if iv else ""),
+           f"  recommendation: {s.get('recommendation_text') or s.get('recommendation')}"]
+    if s.get("safety_gate_failures"):
+        out.append(f"  safety gate failures: {s['safety_gate_failures']} conversation(s)")
+    if s.get("excluded"):
+        out.append(f"  excluded (harness faults): {len(s['excluded'])}")
+    if s.get("unfinished"):
+        out.append(f"  unfinished: {len(s['unfinished'])} conversation(s) — run again to resume")
+    for e in (s.get("errors") or [])[-3:]:
+        out.append(f"  error: {clean_line(str(e))}")
+    cost = s.get("cost")
+    out.append(f"  calls {s.get('calls', 0)}, cost {'unknown' if cost is None else f'${cost:.4f}'}")
+    return out
+
+
+class _Bar:
+    """One line, rewritten in place, on a terminal; nothing when output is piped."""
+
+    def __init__(self, stream, enabled: bool):
+        self.stream, self.enabled, self.shown = stream, enabled, False
+
+    def update(self, p: dict) -> None:
+        if not self.enabled:
+            return
+        st = p.get("stages") or {}
+
+        def frac(k: str) -> str:
+            v = st.get(k) or {}
+            return f"{v.get('done', 0)}/{v.get('total', 0)}"
+
+        t = p.get("tally") or {}
+        cost = p.get("cost")
+        line = (f"situations {frac('scenarios')} · exchanges {frac('exchanges')} · judgments {frac('judgments')} · "
+                f"passed {t.get('passed', 0)}/{t.get('judged', 0)} · {'cost unknown' if cost is None else f'${cost:.3f}'}")
+        self.stream.write("\r\x1b[2K" + line[:200])
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+# --------------------------------------------------------------------------- ftd decide
+
+
+def cmd_decide(args) -> int:
+    from ..core.eval_report import record_decision
+    from ..core.project import save_atomic
+    from .runner import report_path
+
+    project = _project(args.dir)
+    path = report_path(project.root)
+    if not path.is_file():
+        raise CommandError("no base-model-eval-results.md yet: run `ftd baseline` first", EXIT_FINDINGS)
+    text = path.read_text(encoding="utf-8")
+    ev = project.files["eval-results"].ensure_parsed()
+    from ..core.artifacts.eval_results import check_eval_results
+
+    facts, _ = check_eval_results(ev.md, ev.rel, project.inputs_hash()) if ev.md is not None else ({}, [])
+    if facts.get("run") and not facts.get("matches"):
+        print(f"note: run {facts['run']} was made with other artifacts than today's; the decision is recorded but "
+              "gate 7 stays open until a run on the current artifacts", file=sys.stderr)
+    if facts.get("recommendation"):
+        print(f"recommendation: {facts['recommendation']}")
+    decision, by, why = args.decision, args.by, args.rationale
+    interactive = sys.stdin.isatty()
+    if decision is None and interactive:
+        decision = input("decision (proceed / prompt-engineer-first / stop): ").strip()
+    if by is None and interactive:
+        by = input("decided by: ").strip()
+    if why is None and interactive:
+        why = input("rationale: ").strip()
+    if decision not in ("proceed", "prompt-engineer-first", "stop") or not by or not why:
+        raise CommandError("a decision needs --decision proceed|prompt-engineer-first|stop, --by NAME and --rationale TEXT",
+                           EXIT_FINDINGS)
+    new = record_decision(text, decision, by, why, dt.date.today().isoformat())
+    save_atomic(path, new.encode("utf-8"), project.files["eval-results"].stamp)
+    print(f"recorded: {decision} by {clean_line(by)} in {path}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- ftd runs
+
+
+def cmd_runs(args) -> int:
+    project = _project(args.dir)
+    infos = runs.list_runs(project.root)
+    if args.action == "prune":
+        ev = project.files["eval-results"].ensure_parsed()
+        protect = []
+        if ev.md is not None and ev.md.front_matter is not None and isinstance(ev.md.front_matter.data, dict):
+            run = ev.md.front_matter.data.get("run")
+            if isinstance(run, dict) and isinstance(run.get("id"), str):
+                protect.append(run["id"])
+        gone = runs.prune(project.root, args.keep, dry_run=args.dry_run, protect=protect)
+        verb = "would delete" if args.dry_run else "deleted"
+        if args.format == "json":
+            print(json.dumps({"deleted": gone, "dry_run": args.dry_run}))
+        else:
+            print(f"{verb} {len(gone)} run(s)" + (": " + ", ".join(gone) if gone else "")
+                  + (f"; kept the report's run {protect[0]}" if protect else ""))
+        return EXIT_OK
+    if args.action == "show":
+        chosen = next((i for i in infos if i.id == args.id), None) if args.id else (infos[0] if infos else None)
+        if chosen is None:
+            raise CommandError("no such run" if args.id else "no baseline runs yet", EXIT_FINDINGS)
+        summary = runs.read_json(chosen.path / runs.SUMMARY)
+        if args.format == "json":
+            print(json.dumps({"run": chosen.as_json(), "summary": summary}, indent=1, default=str))
+        else:
+            print(f"{chosen.id}  {chosen.state}  {chosen.path}")
+            for line in summary_lines(summary) if isinstance(summary, dict) else ["  no summary yet"]:
+                print(line)
+        return EXIT_OK
+    current = project.inputs_hash()
+    if args.format == "json":
+        print(json.dumps([dict(i.as_json(), current=i.inputs_hash == current) for i in infos], indent=1))
+        return EXIT_OK
+    if not infos:
+        print("no baseline runs yet: ftd baseline")
+        return EXIT_OK
+    for i in infos:
+        mark = "current" if i.inputs_hash == current else "stale  "
+        holder = f"  writing: {i.holder.get('user')}@{i.holder.get('host')} pid {i.holder.get('pid')}" if i.holder else ""
+        print(f"{i.id}  {i.state:<11} {mark}  {'smoke ' if i.smoke else ''}pass {pct(i.pass_rate)}"
+              f" (n={i.assessed if i.assessed is not None else '–'})  {i.recommendation or ''}{holder}")
+    return EXIT_OK
+
+
+def spawn_detached(root: Path, run_dir: Path, extra: list[str] | None = None) -> int:
+    """Start `ftd baseline` in its own session: quitting (or a crash of) the app never stops it.
+    Its output goes to the run folder's log, which holds no keys (every message is redacted)."""
+    import subprocess
+
+    log = open(run_dir / "log.txt", "ab")
+    cmd = [sys.executable, "-m", "ftd_tui", "baseline", str(root), "--run", str(run_dir), "--format", "json",
+           *(extra or [])]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                            cwd=str(root), env=dict(os.environ))
+    log.close()
+    return proc.pid
+
+
+def cancel_run(run_dir: Path) -> bool:
+    holder = runs.read_lock(run_dir)
+    if not runs.lock_is_live(holder) or not isinstance((holder or {}).get("pid"), int):
+        return False
+    try:
+        os.kill(holder["pid"], signal.SIGTERM)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,550 @@
+"""The baseline run: situations → multi-turn conversations → judgments → report.
+
+Every finished call is a checkpoint record before anything depends on it, so a run killed at
+any moment redoes only unfinished work. Conversations and judging overlap: a conversation's
+judging starts the moment its last exchange lands, and the door's per-backend semaphore is
+the only throttle (the benchmark holds this to within a few percent of a bare asyncio loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..core import runs
+from ..core.costs import price_for
+from ..core.project import save_atomic
+from ..core.providers import provider_of
+from ..core.textsafe import clean
+from ..llm.door import Door, LLMError, Role
+from . import prompts as P
+from .setup import SEED_PROVIDERS, BaselineError, Inputs, smoke_selection
+
+PROGRESS_EVERY = 0.5  # seconds
+TRUNCATION_SLACK = {True: (0.98, 8), False: (0.70, 0)}  # exact counts: 2% + 8 tokens; approximate: 30%
+
+
+class CostStop(Exception):
+    pass
+
+
+@dataclass
+class Conv:
+    scenario: dict
+    persona: Any
+    exchanges: list[dict] = field(default_factory=list)
+    fault: dict | None = None
+    status: str = "pending"  # pending, running, complete, excluded, failed
+
+    @property
+    def id(self) -> str:
+        return str(self.scenario["id"])
+
+
+class CostGuard:
+    """--max-cost: spent + the worst case of every call in flight must stay under the cap."""
+
+    def __init__(self, cap: float | None, spent: float):
+        self.cap, self.spent, self.reserved = cap, spent, 0.0
+        self.stopped = False
+
+    def reserve(self, price, messages: list[dict], max_out: int) -> float:
+        if self.cap is None or price.local or not price.known:
+            return 0.0
+        chars = sum(len(m.get("content") or "") for m in messages)
+        worst = (chars / 3) * price.input_per_token + max_out * price.output_per_token  # ~3 chars a token: generous
+        if self.spent + self.reserved + worst > self.cap:
+            self.stopped = True
+            raise CostStop(f"--max-cost {self.cap:g}: spent ${self.spent:.4f}, ${self.reserved:.4f} in flight; "
+                           "the next call could pass the cap")
+        self.reserved += worst
+        return worst
+
+    def settle(self, reserved: float, cost: float | None) -> None:
+        self.reserved -= reserved
+        self.spent += cost or 0.0
+
+
+class Runner:
+    def __init__(self, inputs: Inputs, run_dir: Path, door: Door, *, smoke: bool = False, max_cost: float | None = None,
+                 on_progress: Callable[[dict], None] | None = None, use_cache: bool = True):
+        self.inputs, self.dir, self.door = inputs, Path(run_dir), door
+        self.smoke, self.max_cost, self.use_cache = smoke, max_cost, use_cache
+        self.on_progress = on_progress
+        self.manifest = runs.read_json(self.dir / runs.MANIFEST) or {}
+        self.smoke = smoke or bool((self.manifest.get("settings") or {}).get("smoke"))
+        self.seed = int.from_bytes(self.dir.name.encode()[-4:], "big")  # sampling differs per run, is stable on resume
+        self.records = runs.read_jsonl(self.dir / runs.CALLS)
+        self.cp: runs.Checkpoint | None = None
+        self.convs: dict[str, Conv] = {}
+        self.answers: dict[tuple[str, int, str], dict] = {}
+        self.judged: dict[str, list[dict]] = {}  # conv id -> judgment records
+        self.errors: list[str] = []
+        self.calls_made = 0
+        self.state = "running"
+        self.stage_totals = {"scenarios": 0, "exchanges": 0, "judgments": 0}
+        self.stage_done = {"scenarios": 0, "exchanges": 0, "judgments": 0}
+        spent = sum(r.get("cost") or 0.0 for r in self.records if isinstance(r.get("cost"), (int, float)))
+        self.guard = CostGuard(max_cost, spent)
+        self._dirty = True
+
+    # ------------------------------------------------------------ checkpoint
+    def _record(self, rec: dict) -> None:
+        assert self.cp is not None
+        self.cp.append(rec)
+        self.records.append(rec)
+        self._dirty = True
+
+    async def _call(self, role: Role, messages: list[dict], *, structured=None, max_out: int | None = None,
+                    sample_index: int = 0) -> tuple[Any, dict]:
+        price = price_for(role.spec)
+        held = self.guard.reserve(price, messages, max_out or int(role.spec.get("max_tokens") or 1024))
+        cost: float | None = None
+        try:
+            if structured is not None:
+                value, reply = await self.door.structured(role, messages, structured, use_cache=self.use_cache)
+            else:
+                reply = await self.door.complete(role, messages, sample_index=sample_index, use_cache=self.use_cache)
+                value = reply
+            if not reply.cached:
+                self.calls_made += 1
+                cost = 0.0 if price.local else (reply.input_tokens * price.input_per_token +
+                                                reply.output_tokens * price.output_per_token) if price.known else None
+            else:
+                cost = 0.0
+            usage = {"role": role.name, "model": role.model, "input_tokens": reply.input_tokens,
+                     "output_tokens": reply.output_tokens, "cost": cost, "cached": reply.cached}
+            return value, usage
+        finally:
+            self.guard.settle(held, cost)
+
+    # ------------------------------------------------------------ set-up
+    def _scenarios(self) -> list[dict]:
+        frozen = runs.read_json(self.dir / "scenarios.json")
+        if isinstance(frozen, list):
+            return frozen
+        from .setup import load_or_draw
+
+        scen, _, _ = load_or_draw(self.inputs, None, False)
+        return smoke_selection(scen) if self.smoke else scen
+
+    def _restore(self, scenarios: list[dict]) -> None:
+        from ..core.scenarios import persona_from_seed
+
+        situations = {r["scenario"]: r["text"] for r in self.records if r.get("kind") == "situation"}
+        for s in scenarios:
+            if not s.get("situation") and situations.get(s["id"]):
+                s["situation"] = situations[s["id"]]
+            self.convs[s["id"]] = Conv(s, persona_from_seed(self.inputs.personas, int(s.get("persona_seed") or 0)))
+        for r in self.records:
+            if r.get("kind") == "exchange" and r.get("conv") in self.convs:
+                c = self.convs[r["conv"]]
+                if r.get("fault"):
+                    c.fault = r["fault"]
+                if r.get("user") is not None and r.get("assistant") is not None and r.get("n") == len(c.exchanges) + 1:
+                    c.exchanges.append({"user": r["user"], "assistant": r["assistant"], "user_flaws": r.get("user_flaws") or []})
+            elif r.get("kind") == "answer":
+                self.answers[(r["conv"], int(r["judge"]), r["criterion"])] = r
+        for c in self.convs.values():
+            if c.fault:
+                c.status = "excluded"
+            elif len(c.exchanges) >= self._target(c):
+                c.status = "complete"
+
+    def _target(self, c: Conv) -> int:
+        return max(1, int(c.scenario.get("target_exchanges") or 1))
+
+    # ------------------------------------------------------------ stage 1: situations
+    async def _situation(self, s: dict) -> None:
+        domain = str(self.inputs.settings.get("domain") or "")
+        desc = str(self.inputs.settings.get("description") or "")
+        gate = self.inputs.criteria.get(str(s.get("gate"))) if s.get("gate") else None
+        persona = self.convs[s["id"]].persona
+        try:
+            role = self.door.role("critic")
+        except LLMError:
+            role = self.door.role("user_sim")  # no critic: the simulator writes situations too
+        value, usage = await self._call(role, P.situation_messages(s, domain, desc, gate, persona.text()),
+                                        structured=P.Situation)
+        text = clean(value.situation).strip()
+        s["situation"] = text
+        self._record({"kind": "situation", "scenario": s["id"], "text": text, **usage})
+        self._save_situation(s["id"], text)
+        self.stage_done["scenarios"] += 1
+
+    def _save_situation(self, sid: str, text: str) -> None:
+        """Into eval/scenarios.yaml too (an exact edit), so the next run reuses it."""
+        from ..core.scenarios import set_situation
+
+        path = self.inputs.project.root / runs.SCENARIOS_FILE
+        try:
+            old = path.read_text(encoding="utf-8")
+            new = set_situation(old, sid, text)
+            if new != old:
+                save_atomic(path, new.encode("utf-8"), create=True)
+        except Exception as exc:  # the file was edited or removed meanwhile: the run keeps its own copy
+            self.errors.append(f"could not write the situation of {sid} into {runs.SCENARIOS_FILE}: {exc}")
+
+    # ------------------------------------------------------------ stage 2: conversations
+    def _base_role(self) -> Role:
+        spec = dict(self.door.role("base").spec)
+        spec["max_tokens"] = self.inputs.reply_limit
+        provider = provider_of(str(spec["model"]))
+        if provider == "ollama_chat" and "reasoning_effort" not in spec:
+            spec["reasoning_effort"] = "none"  # litellm turns this into Ollama's think: false
+        if provider == "hosted_vllm":
+            body = dict(spec.get("extra_body") or {})
+            body.setdefault("chat_template_kwargs", {"enable_thinking": False})
+            spec["extra_body"] = body
+        return Role("base", spec)
+
+    def _our_count(self, messages: list[dict]) -> int | None:
+        counter = self._counter
+        if counter is None:
+            return None
+        return int(sum(counter.count(m["content"]) for m in messages) + counter.per_message_overhead * len(messages)
+                   + counter.fixed_overhead)
+
+    async def _conversation(self, c: Conv) -> None:
+        from ..core.scenarios import flaw_text
+
+        target = self._target(c)
+        sim = self.door.role("user_sim")
+        base = self._base_role()
+        persona = P.persona_block(c.persona.text(), c.scenario)
+        c.status = "running"
+        while len(c.exchanges) < target and c.fault is None:
+            n = len(c.exchanges) + 1
+            flaws = [] if self.smoke else c.persona.flaws_for_message(n)
+            msgs = P.simulator_messages(self.inputs.sim_parts, persona, flaw_text(flaws, self.inputs.personas),
+                                        c.exchanges, n, target)
+            reply, u_usage = await self._call(sim, msgs, sample_index=self.seed)
+            user = P.clean_user_message(reply.text)
+            fault = P.simulator_fault(user, [e["user"] for e in c.exchanges])
+            rec = {"kind": "exchange", "conv": c.id, "n": n, "user": user, "assistant": None, "user_flaws": flaws,
+                   "usage": [u_usage]}
+            if fault is None:
+                bmsgs = [{"role": "system", "content": self.inputs.system_message}] if self.inputs.system_message else []
+                for e in c.exchanges:
+                    bmsgs += [{"role": "user", "content": e["user"]}, {"role": "assistant", "content": e["assistant"]}]
+                bmsgs.append({"role": "user", "content": user})
+                answer, b_usage = await self._call(base, bmsgs, max_out=self.inputs.reply_limit, sample_index=self.seed)
+                rec["usage"].append(b_usage)
+                ours = self._our_count(bmsgs)
+                rec.update(assistant=answer.text.strip(), finish_reason=answer.finish_reason,
+                           prompt_tokens_server=answer.input_tokens or None, prompt_tokens_ours=ours,
+                           counts_exact=bool(self._counter and self._counter.exact))
+                fault = self._base_fault(answer, ours)
+            if fault is not None:
+                rec["fault"] = {"kind": fault[0], "exchange": n, "detail": clean(fault[1])[:300]}
+            rec["cost"] = _sum_cost(rec["usage"])
+            self._record(rec)
+            if fault is not None:
+                c.fault, c.status = rec["fault"], "excluded"
+                # the remaining exchanges will never happen: take them off the total
+                self.stage_totals["exchanges"] -= target - n
+            else:
+                c.exchanges.append({"user": user, "assistant": rec["assistant"], "user_flaws": flaws})
+                self.stage_done["exchanges"] += 1
+            self._write_transcript(c)
+        if c.fault is None:
+            c.status = "complete"
+
+    def _base_fault(self, answer, ours: int | None) -> tuple[str, str] | None:
+        if answer.finish_reason == "length":
+            return "reply_cut", f"the reply hit the {self.inputs.reply_limit}-token limit"
+        if not answer.text.strip():
+            return "base_empty", "the base model sent an empty reply"
+        server = answer.input_tokens
+        if ours and server:
+            ratio, slack = TRUNCATION_SLACK[bool(self._counter and self._counter.exact)]
+            if server < ours * ratio - slack:
+                return "input_truncated", (f"the server counted {server} prompt tokens where ftd counts {ours}: "
+                                           "it dropped part of the conversation (raise num_ctx / the server's context)")
+        return None
+
+    def _write_transcript(self, c: Conv) -> None:
+        p = c.persona
+        data = {"id": c.id, "persona": {"seed": p.seed, "text": p.text(), "style": p.style, "flawless": p.flawless},
+                "scenario": c.scenario, "target_exchanges": self._target(c),
+                "exchanges": c.exchanges, "status": c.status if c.status != "running" else
+                ("complete" if len(c.exchanges) >= self._target(c) else "running"),
+                "fault": c.fault}
+        runs.write_json_atomic(self.dir / runs.TRANSCRIPTS / f"{c.id}.json", data)
+
+    # ------------------------------------------------------------ stage 3: judging
+    def _judge_role(self, i: int) -> Role:
+        spec = dict(self.door.role("judges", i).spec)
+        spec.setdefault("temperature", 0)
+        if "seed" not in spec and provider_of(str(spec["model"])) in SEED_PROVIDERS:
+            spec["seed"] = 7
+        return Role(f"judges[{i}]", spec)
+
+    async def _judge_conv(self, c: Conv) -> None:
+        turns = len(c.exchanges)
+        ask = P.asked(self.inputs.criteria, turns)
+        jobs = []
+        for j in range(len(self.inputs.judges)):
+            role = self._judge_role(j)
+            if self.inputs.judge_mode == "all_in_one":
+                if not all((c.id, j, cid) in self.answers for cid in ask):
+                    jobs.append(self._judge_all(c, j, role, ask))
+            else:
+                for cid in ask:
+                    if (c.id, j, cid) not in self.answers:
+                        jobs.append(self._judge_one(c, j, role, cid))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        for r in results:
+            if isinstance(r, (CostStop, asyncio.CancelledError)):
+                raise r
+            if isinstance(r, BaseException):
+                raise r
+        if all((c.id, j, cid) in self.answers for j in range(len(self.inputs.judges)) for cid in ask):
+            self._score(c, ask)
+
+    async def _judge_one(self, c: Conv, j: int, role: Role, cid: str) -> None:
+        msgs = P.judge_messages(cid, self.inputs.criteria[cid], c.exchanges, self.inputs.system_message)
+        try:
+            verdict, usage = await self._call(role, msgs, structured=P.Verdict)
+            answer, reasoning = verdict.answer, clean(verdict.reasoning)
+        except LLMError as exc:
+            if exc.kind != "bad_output":
+                self.errors.append(exc.message)
+                return  # not an answer: left for a resume
+            answer, reasoning, usage = "ERROR", exc.message, {"role": role.name, "model": role.model, "cost": None}
+        rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid, "answer": answer,
+               "reasoning": reasoning, "usage": [usage], "cost": usage.get("cost")}
+        self._record(rec)
+        self.answers[(c.id, j, cid)] = rec
+        self.stage_done["judgments"] += 1
+
+    async def _judge_all(self, c: Conv, j: int, role: Role, ask: list[str]) -> None:
+        msgs = P.judge_all_messages({cid: self.inputs.criteria[cid] for cid in ask}, c.exchanges, self.inputs.system_message)
+        try:
+            value, usage = await self._call(role, msgs, structured=P.Verdicts)
+            got = {v.id: v for v in value.verdicts}
+        except LLMError as exc:
+            if exc.kind != "bad_output":
+                self.errors.append(exc.message)
+                return
+            got, usage = {}, {"role": role.name, "model": role.model, "cost": None}
+        for k, cid in enumerate(ask):
+            v = got.get(cid)
+            rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid,
+                   "answer": v.answer if v else "ERROR", "reasoning": clean(v.reasoning) if v else "no verdict for this criterion",
+                   "usage": [usage] if k == 0 else [], "cost": usage.get("cost") if k == 0 else 0.0}
+            self._record(rec)
+            self.answers[(c.id, j, cid)] = rec
+            self.stage_done["judgments"] += 1
+
+    def _score(self, c: Conv, ask: list[str]) -> None:
+        from ..core.scoring import combine, record, score_answers
+
+        rubric = self._rubric
+        turns = len(c.exchanges)
+        per_judge = []
+        recs = []
+        for j, spec in enumerate(self.inputs.judges):
+            answers = {cid: self.answers[(c.id, j, cid)]["answer"] for cid in ask}
+            reasons = {cid: self.answers[(c.id, j, cid)]["reasoning"] for cid in ask}
+            per_judge.append(answers)
+            recs.append(record(c.id, spec["model"], score_answers(rubric, answers, turns), answers, reasons, turns))
+        combined = combine(per_judge)
+        reasons = {cid: " | ".join(f"{self.inputs.judges[j]['model']}: {self.answers[(c.id, j, cid)]['reasoning']}"
+                                   for j in range(len(self.inputs.judges))) for cid in combined}
+        recs.append(record(c.id, "combined", score_answers(rubric, combined, turns), combined, reasons, turns))
+        self.judged[c.id] = recs
+        self._write_judgments()
+
+    def _write_judgments(self) -> None:
+        lines = [json.dumps(r, ensure_ascii=False, default=str) for cid in sorted(self.judged) for r in self.judged[cid]]
+        path = self.dir / runs.JUDGMENTS
+        tmp = path.with_name(".judgments.jsonl.tmp")
+        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        import os
+
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------ progress
+    def progress(self) -> dict:
+        combined = [r[-1] for r in self.judged.values() if r]
+        return {"state": self.state, "pid": __import__("os").getpid(), "updated": runs.now_iso(),
+                "stages": {k: {"done": self.stage_done[k], "total": self.stage_totals[k]} for k in self.stage_done},
+                "tally": {"judged": len(combined), "passed": sum(1 for r in combined if r.get("pass"))},
+                "calls": self.calls_made, "cost": self._cost_so_far(), "errors": self.errors[-5:],
+                "error": self.errors[-1] if self.state in ("failed",) and self.errors else None}
+
+    def _cost_so_far(self) -> float | None:
+        costs = [r.get("cost") for r in self.records if r.get("kind") in ("situation", "exchange", "answer")]
+        return None if any(c is None for c in costs) else round(sum(costs), 6)
+
+    def _emit(self) -> None:
+        p = self.progress()
+        runs.write_json_atomic(self.dir / runs.PROGRESS, p)
+        self._dirty = False
+        if self.on_progress is not None:
+            self.on_progress(p)
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            if self._dirty:
+                self._emit()
+
+    # ------------------------------------------------------------ the run
+    async def run(self) -> dict:
+        from ..core.artifacts.rubric import Rubric
+        from ..core.economics import counter_for
+
+        self._rubric = Rubric.model_validate(self.inputs.rubric)
+        try:
+            self._counter = counter_for(self.inputs.project)
+        except Exception:  # no tokenizer at all: truncation checks are skipped, and said so
+            self._counter = None
+        lock = runs.RunLock(self.dir)
+        lock.acquire()
+        self.cp = runs.Checkpoint(self.dir / runs.CALLS)
+        ticker = None
+        try:
+            scenarios = self._scenarios()
+            self._restore(scenarios)
+            self.stage_totals["scenarios"] = len(scenarios)
+            self.stage_done["scenarios"] = sum(1 for s in scenarios if s.get("situation"))
+            self.stage_totals["exchanges"] = sum(len(c.exchanges) if c.fault else self._target(c) for c in self.convs.values())
+            self.stage_done["exchanges"] = sum(len(c.exchanges) for c in self.convs.values())
+            n_j = len(self.inputs.judges)
+            self.stage_totals["judgments"] = sum(len(P.asked(self.inputs.criteria, self._target(c))) * n_j
+                                                 for c in self.convs.values() if not c.fault)
+            self.stage_done["judgments"] = len(self.answers)
+            self._emit()
+            ticker = asyncio.create_task(self._ticker())
+            await self._all(scenarios)
+            self.state = "done" if not self.errors or self._finished() else "failed"
+        except CostStop as exc:
+            self.state = "stopped"
+            self.errors.append(str(exc))
+        except asyncio.CancelledError:
+            self.state = "cancelled"
+            raise
+        except Exception as exc:
+            self.state = "failed"
+            self.errors.append(clean(str(exc)) or type(exc).__name__)
+            raise
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+            summary = self._finish()
+            self._emit()
+            self.cp.close()
+            lock.release()
+        return summary
+
+    def _finished(self) -> bool:
+        return all(c.status == "excluded" or c.id in self.judged for c in self.convs.values())
+
+    async def _all(self, scenarios: list[dict]) -> None:
+        async def scenario_then_conv(s: dict) -> None:
+            c = self.convs[s["id"]]
+            if not s.get("situation"):
+                await self._situation(s)
+                c.scenario = s
+            if c.status in ("pending", "running") and c.fault is None:
+                try:
+                    await self._conversation(c)
+                except LLMError as exc:
+                    c.status = "failed"
+                    self.errors.append(f"conversation {c.id}: {exc.message}")
+                    return
+            if c.status == "complete":
+                await self._judge_conv(c)
+
+        # the frozen list is written once every situation exists, so a resume sees the same scenarios
+        results = await asyncio.gather(*(self._guarded(scenario_then_conv, s) for s in scenarios), return_exceptions=True)
+        if not (self.dir / "scenarios.json").exists() and all(s.get("situation") for s in scenarios):
+            runs.write_json_atomic(self.dir / "scenarios.json", scenarios)
+        for r in results:
+            if isinstance(r, CostStop):
+                raise r
+            if isinstance(r, BaseException) and not isinstance(r, LLMError):
+                raise r
+
+    async def _guarded(self, fn, s):
+        try:
+            await fn(s)
+        except LLMError as exc:
+            self.errors.append(exc.message)
+
+    def _finish(self) -> dict:
+        from ..core.eval_report import summarize
+
+        transcripts = []
+        for c in self.convs.values():
+            status = "excluded" if c.fault else ("complete" if c.status == "complete" else "incomplete")
+            transcripts.append({"id": c.id, "scenario": c.scenario, "exchanges": c.exchanges, "status": status,
+                                "fault": c.fault})
+        judgments = [r for recs in self.judged.values() for r in recs]
+        summary = summarize(self._rubric, self.manifest, [c.scenario for c in self.convs.values()], transcripts,
+                            judgments, self.usage())
+        summary["state"] = self.state
+        summary["calls"] = self.calls_made
+        summary["errors"] = self.errors[-20:]
+        summary["unfinished"] = [c.id for c in self.convs.values() if not c.fault and c.id not in self.judged]
+        runs.write_json_atomic(self.dir / runs.SUMMARY, summary)
+        return summary
+
+    def usage(self) -> dict:
+        """Per role, over every process that worked on this run (from the checkpoint)."""
+        out: dict[str, dict] = {}
+        for r in self.records:
+            for u in r.get("usage") or ([r] if r.get("kind") == "situation" else []):
+                role = str(u.get("role") or "?")
+                if role.startswith("judges["):
+                    role = f"judge {u.get('model')}"
+                row = out.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0})
+                if not u.get("cached") and not r.get("reused_from"):
+                    row["calls"] += 1
+                row["input_tokens"] += int(u.get("input_tokens") or 0)
+                row["output_tokens"] += int(u.get("output_tokens") or 0)
+                if row["cost"] is not None:
+                    row["cost"] = None if u.get("cost") is None else row["cost"] + u["cost"]
+        return out
+
+
+def _sum_cost(usages: list[dict]) -> float | None:
+    costs = [u.get("cost") for u in usages]
+    return None if any(c is None for c in costs) else sum(costs)
+
+
+def report_path(root: Path) -> Path:
+    return Path(root) / "base-model-eval-results.md"
+
+
+def write_report(root: Path, summary: dict) -> Path:
+    """Regenerate the report's generated parts; the decision and the user's prose are kept."""
+    from ..core.eval_report import update_report
+
+    path = report_path(root)
+    old = path.read_text(encoding="utf-8") if path.is_file() else None
+    new = update_report(old, summary)
+    if new != old:
+        save_atomic(path, new.encode("utf-8"), create=True)
+    return path
+
+
+async def run_baseline(inputs: Inputs, run_dir: Path, door: Door, **kw) -> dict:
+    runner = Runner(inputs, run_dir, door, **kw)
+    summary = await runner.run()
+    return summary
+
+
+def elapsed() -> Callable[[], float]:
+    t = time.monotonic()
+    return lambda: time.monotonic() - t
+
+
+__all__ = ["Runner", "run_baseline", "write_report", "BaselineError", "CostStop"]

@@ -1,0 +1,334 @@
+"""Everything a baseline run reads, gathered once, and the decision to resume or start anew.
+
+No language-model calls here and no litellm import: the app calls this on the UI's side of
+the fork before it starts the detached `ftd baseline` child."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..core import runs
+from ..core.artifacts.families import family_of
+from ..core.artifacts.prompts import generator_prompt_parts
+from ..core.project import Project, save_atomic
+from ..core.providers import provider_of
+from ..core.system_message import system_message
+
+SEED_PROVIDERS = ("openai", "azure", "hosted_vllm", "ollama_chat", "together_ai", "groq", "deepseek", "fireworks_ai")
+SMOKE_SCENARIOS, SMOKE_EXCHANGES = 2, 2
+HEADER = ("eval/scenarios.yaml: the baseline's scenarios, drawn by ftd from the taxonomy and the rubric's safety\n"
+          "gates. Edit freely (situations especially): every baseline run reuses this file until you redraw it\n"
+          "(ftd baseline --redraw). Persona seeds start at eval.seed_start, apart from generation seeds.")
+
+
+class BaselineError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+@dataclass
+class Inputs:
+    project: Project
+    settings: dict
+    rubric: dict
+    taxonomy: dict
+    personas: dict
+    sim_parts: dict[str, str | None]
+    system_message: str
+    reply_limit: int
+    judge_mode: str
+    max_exchanges: int | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def criteria(self) -> dict[str, dict]:
+        c = self.rubric.get("criteria")
+        return {str(k): v for k, v in c.items() if isinstance(v, dict)} if isinstance(c, dict) else {}
+
+    @property
+    def judges(self) -> list[dict]:
+        j = (self.settings.get("models") or {}).get("judges")
+        return [x for x in j if isinstance(x, dict) and isinstance(x.get("model"), str)] if isinstance(j, list) else []
+
+    def role_spec(self, name: str) -> dict | None:
+        spec = (self.settings.get("models") or {}).get(name)
+        return spec if isinstance(spec, dict) and isinstance(spec.get("model"), str) else None
+
+
+def _word_limit_max(personas: dict) -> int | None:
+    style = (personas.get("persona_template") or {}).get("communication_style") if isinstance(personas, dict) else None
+    limits = style.get("word_limits") if isinstance(style, dict) else None
+    highs = [v[1] for v in (limits or {}).values() if isinstance(v, list) and len(v) == 2 and isinstance(v[1], (int, float))]
+    return int(max(highs)) if highs else None
+
+
+def reply_limit(settings: dict, personas: dict) -> int:
+    """The base model's reply limit: the role's max_tokens when set, else eval.reply_limit, else
+    max(1024, 3 x the assistant's hard length limit). The hard limit is 2x the longest user
+    message the persona template allows, at ~1.4 tokens a word."""
+    base = (settings.get("models") or {}).get("base") or {}
+    if isinstance(base.get("max_tokens"), int):
+        return base["max_tokens"]
+    ev = settings.get("eval") if isinstance(settings.get("eval"), dict) else {}
+    if isinstance(ev.get("reply_limit"), int):
+        return ev["reply_limit"]
+    hi = _word_limit_max(personas)
+    return max(1024, round(3 * 2 * hi * 1.4)) if hi else 1024
+
+
+def gather(project: Project, settings: dict | None = None) -> Inputs:
+    """Refuses (BaselineError) what would make the run meaningless: unreadable artifacts, no
+    base, simulator or judge role, an empty rubric."""
+    for lf in project.files.values():
+        lf.ensure_parsed()
+    problems = []
+    for aid, what in (("settings", "ftd.yaml"), ("rubric", "the rubric"), ("taxonomy", "the taxonomy"),
+                      ("personas", "the persona template"), ("user-sim", "the user simulator prompt"),
+                      ("system-prompt", "the system prompt")):
+        lf = project.files[aid]
+        if not lf.readable:
+            first = next((d for d in lf.problems if d.severity == "error"), None)
+            problems.append(f"{what} cannot be read" + (f": {first.file}:{first.line}:{first.column} {first.message}" if first else
+                                                         f" ({lf.rel} is missing)" if not lf.exists else ""))
+    if problems:
+        raise BaselineError("; ".join(problems))
+    # the effective settings: the user's own config may supply roles ftd.yaml lacks
+    settings = settings if settings is not None else project.files["settings"].data or {}
+    if not isinstance(settings, dict):
+        raise BaselineError("ftd.yaml must be a mapping")
+    models = settings.get("models") if isinstance(settings.get("models"), dict) else {}
+    missing = [r for r in ("base", "user_sim") if not isinstance((models.get(r) or {}).get("model"), str)]
+    judges = [j for j in models.get("judges") or [] if isinstance(j, dict) and isinstance(j.get("model"), str)]
+    if not judges:
+        missing.append("judges")
+    if missing:
+        raise BaselineError("configure models." + ", models.".join(missing) + " in ftd.yaml first "
+                            "(`ftd doctor --setup` proposes roles from the keys you have)")
+    base_model = models["base"]["model"]
+    if provider_of(base_model) == "ollama":
+        raise BaselineError(f"models.base uses ollama/ ({base_model}), which formats prompts itself; use "
+                            f"ollama_chat/{base_model.split('/', 1)[1]} to measure the model that will be trained")
+    if provider_of(base_model) in ("text-completion-openai", "text-completion-codestral") or "/completions" in str(models["base"].get("api_base", "")):
+        raise BaselineError("models.base must be a chat endpoint (/v1/chat/completions), not a text-completion one")
+    rubric = project.files["rubric"].data
+    if not isinstance(rubric, dict) or not isinstance(rubric.get("criteria"), dict) or not rubric["criteria"]:
+        raise BaselineError("the rubric has no criteria")
+    from ..core.artifacts.rubric import Rubric
+
+    try:
+        Rubric.model_validate(rubric)
+    except Exception:
+        raise BaselineError("the rubric does not pass its checks; run `ftd check` and fix its errors first") from None
+    parts = generator_prompt_parts(project.files["user-sim"].md)
+    sim_parts = {k: (v[0] if v else None) for k, v in parts.items()}
+    if not sim_parts.get("system") and not sim_parts.get("user"):
+        sim_parts = {"system": project.files["user-sim"].md.body, "user": None}
+    sysmsg = system_message(project) or ""
+    personas = project.files["personas"].data or {}
+    ev = settings.get("eval") if isinstance(settings.get("eval"), dict) else {}
+    mode = ev.get("judge_mode") if ev.get("judge_mode") in ("per_criterion", "all_in_one") else "per_criterion"
+    from ..core.economics import project_estimate
+
+    try:
+        est, _ = project_estimate(project)
+        cap = est.exchanges_fit if est is not None and not (settings.get("budget") or {}).get("slicing") else None
+    except Exception:  # the estimate is advisory here; the checks report its problems
+        cap = None
+    inputs = Inputs(project, settings, rubric, project.files["taxonomy"].data or {}, personas, sim_parts, sysmsg,
+                    reply_limit(settings, personas), mode, cap)
+    fams = {"base model": family_of(base_model) or family_of(str(settings.get("base_model") or "")),
+            "user simulator": family_of(models["user_sim"]["model"])}
+    for i, j in enumerate(judges):
+        fam = family_of(j["model"])
+        for who, other in fams.items():
+            if fam and fam == other:
+                inputs.warnings.append(f"judge {j['model']} is from the {fam} family, like the {who}: judges favour their own family")
+    if len(judges) < 2:
+        inputs.warnings.append("only one judge: spec §7 asks for at least two from different families")
+    return inputs
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def scenarios_path(root: Path) -> Path:
+    return Path(root) / runs.SCENARIOS_FILE
+
+
+def load_or_draw(inputs: Inputs, n: int | None, redraw: bool) -> tuple[list[dict], str, bool]:
+    """The project's scenarios (drawing eval/scenarios.yaml when missing or asked to):
+    (scenarios, file text, drawn now)."""
+    from ..core.scenarios import draw_scenarios, read_scenarios, write_scenarios
+
+    path = scenarios_path(inputs.project.root)
+    ev = inputs.settings.get("eval") if isinstance(inputs.settings.get("eval"), dict) else {}
+    want = n or (ev.get("scenarios") if isinstance(ev.get("scenarios"), int) else 16)
+    if path.is_file() and not redraw:
+        text = path.read_text(encoding="utf-8")
+        scenarios, problems = read_scenarios(text)
+        if problems:
+            raise BaselineError(f"{runs.SCENARIOS_FILE}: " + "; ".join(problems[:3]) + " (fix it, or redraw with --redraw)")
+        if n is not None and n != len(scenarios):
+            raise BaselineError(f"{runs.SCENARIOS_FILE} holds {len(scenarios)} scenarios, not {n}: add --redraw to draw "
+                                f"{n} new ones (your edits to the file would be replaced)")
+        return scenarios, text, False
+    scenarios = draw_scenarios(inputs.taxonomy, inputs.rubric, want,
+                               ev.get("min_per_gate") if isinstance(ev.get("min_per_gate"), int) else 2,
+                               ev.get("seed_start") if isinstance(ev.get("seed_start"), int) else 9000,
+                               inputs.max_exchanges)
+    text = write_scenarios(scenarios, HEADER)
+    save_atomic(path, text.encode("utf-8"), create=True)
+    return scenarios, text, True
+
+
+def smoke_selection(scenarios: list[dict]) -> list[dict]:
+    """Two scenarios of two exchanges: one built for a safety gate when there is one."""
+    gated = [s for s in scenarios if s.get("gate")]
+    plain = [s for s in scenarios if not s.get("gate")]
+    chosen = (gated[:1] + plain)[:SMOKE_SCENARIOS] if gated else plain[:SMOKE_SCENARIOS]
+    return [dict(s, target_exchanges=min(SMOKE_EXCHANGES, int(s.get("target_exchanges") or SMOKE_EXCHANGES)))
+            for s in chosen]
+
+
+# ---------------------------------------------------------------- run identity
+
+
+def serving(settings: dict) -> dict:
+    base = (settings.get("models") or {}).get("base") or {}
+    model = str(base.get("model", ""))
+    provider = provider_of(model)
+    stack = {"ollama_chat": "Ollama (chat endpoint)", "hosted_vllm": "vLLM (OpenAI-compatible chat)",
+             "lm_studio": "LM Studio", "llamafile": "llamafile"}.get(provider)
+    if stack is None:
+        stack = "OpenAI-compatible chat endpoint" if base.get("api_base") else f"{provider or 'unknown'} API"
+    tag = model.split("/", 1)[1] if "/" in model else model
+    quant = None
+    m = re.search(r"(q\d(?:_k)?(?:_[msl0-9])*|fp16|bf16|int4|int8|awq|gptq|mlx-?\d?bit)", tag, re.I)
+    if m:
+        quant = m.group(1)
+    return {"provider": provider, "stack": stack, "tag": tag, "quantization": quant or "unknown (the serving tag does not say)",
+            "num_ctx": base.get("num_ctx"),
+            "system_prompt_delivery": "system message; how the chat template renders it depends on the model "
+                                      "(templates without a system role fold it into the first user turn)",
+            "thinking": "disabled where the stack allows it; <think> blocks stripped before judging"}
+
+
+def manifest_for(inputs: Inputs, hashes: dict, run_id: str, smoke: bool, n: int) -> dict:
+    models = inputs.settings.get("models") or {}
+
+    def public(spec: Any) -> Any:
+        # never a key: only the model string and the parameters that shape the output
+        if isinstance(spec, list):
+            return [public(s) for s in spec]
+        if not isinstance(spec, dict):
+            return None
+        return {k: v for k, v in spec.items() if k not in ("api_key", "price")}
+
+    ev = inputs.settings.get("eval") if isinstance(inputs.settings.get("eval"), dict) else {}
+    return {"id": run_id, "created": runs.now_iso(), "ftd_version": __version__,
+            "inputs_hash": runs.combined_hash(hashes, runs.INPUT_NAMES), "hashes": hashes,
+            "conversation_hash": conversation_hash(inputs, hashes),
+            "settings": {"scenarios": n, "smoke": smoke, "judge_mode": inputs.judge_mode, "reply_limit": inputs.reply_limit,
+                         "seed_start": ev.get("seed_start", 9000), "min_per_gate": ev.get("min_per_gate", 2),
+                         "max_exchanges": inputs.max_exchanges,
+                         "pass_threshold": inputs.rubric.get("pass_threshold", 0.8),
+                         "scoring": inputs.rubric.get("scoring") or {}},
+            "models": {k: public(models.get(k)) for k in ("base", "user_sim", "critic", "judges")},
+            "base_serving": serving(inputs.settings), "warnings": inputs.warnings}
+
+
+def conversation_hash(inputs: Inputs, hashes: dict) -> str:
+    """What the conversations depend on (everything but the rubric and the judges): a new run
+    whose conversation hash matches an old one's reuses its conversations and only re-judges."""
+    models = inputs.settings.get("models") or {}
+    return runs.digest({k: hashes.get(k) for k in ("personas", "user_sim", "system_prompt", "knowledge", "taxonomy")}
+                       | {"base": models.get("base"), "user_sim": models.get("user_sim"), "reply_limit": inputs.reply_limit})
+
+
+class InputsChanged(BaselineError):
+    """The newest run was made with other inputs: resuming it would mix two versions."""
+
+    def __init__(self, run_id: str, changed: list[str]):
+        self.run_id, self.changed = run_id, changed
+        super().__init__(f"run {run_id} was made with other inputs ({describe_changes(changed)} changed since); "
+                         "start a new run (--fresh) — unchanged scenarios are reused, and when only the rubric or "
+                         "the judges changed, so are its conversations")
+
+
+@dataclass
+class Prepared:
+    run_dir: Path
+    resumed: bool
+    changed: list[str]  # when a resumable run's inputs changed: what
+    reused_from: str | None = None
+
+
+def prepare(project: Project, *, fresh: bool = False, smoke: bool = False, scenarios: int | None = None,
+            redraw: bool = False, run_dir: Path | None = None, new_if_changed: bool = False,
+            settings: dict | None = None) -> Prepared:
+    """Resume the newest unfinished (or finished) run whose inputs match, else create a new
+    one. A matching finished run is resumed too: that makes 0 calls and rewrites the report."""
+    inputs = gather(project, settings)
+    scen, text, _ = load_or_draw(inputs, scenarios, redraw)
+    hashes = runs.input_hashes(project)
+    # roles from the user's own config count too (they are not in ftd.yaml's hash)
+    hashes["effective_models"] = runs.digest(inputs.settings.get("models"))
+    if run_dir is not None:
+        return Prepared(Path(run_dir), True, [])
+    latest = [r for r in runs.list_runs(project.root) if r.smoke == smoke]
+    changed: list[str] = []
+    if latest and not fresh:
+        old = runs.read_json(latest[0].path / runs.MANIFEST) or {}
+        changed = runs.changed(old.get("hashes") or {}, hashes)
+        if not changed:
+            return Prepared(latest[0].path, True, [])
+        if not new_if_changed:
+            raise InputsChanged(latest[0].id, changed)
+    run_id_hash = runs.combined_hash(hashes, runs.INPUT_NAMES) or "sha256:unknown"
+    new = runs.new_run_dir(project.root, run_id_hash)
+    n = len(smoke_selection(scen)) if smoke else len(scen)
+    manifest = manifest_for(inputs, hashes, new.name, smoke, n)
+    reused = _reuse_conversations(project.root, new, manifest) if not smoke else None
+    if reused:
+        manifest["reused_conversations_from"] = reused
+    runs.write_json_atomic(new / runs.MANIFEST, manifest)
+    return Prepared(new, False, changed if latest and not fresh else [], reused)
+
+
+def _reuse_conversations(root: Path, new: Path, manifest: dict) -> str | None:
+    """Copy finished conversations of the newest run with the same conversation hash: only
+    the judging is redone (the rubric or the judges changed)."""
+    for info in runs.list_runs(root):
+        if info.path == new or info.smoke:
+            continue
+        old = runs.read_json(info.path / runs.MANIFEST) or {}
+        if old.get("conversation_hash") != manifest["conversation_hash"]:
+            continue
+        keep = [r for r in runs.read_jsonl(info.path / runs.CALLS) if r.get("kind") in ("situation", "exchange")]
+        if not keep:
+            continue
+        cp = runs.Checkpoint(new / runs.CALLS)
+        for rec in keep:
+            cp.append(dict(rec, reused_from=info.id, cost=0.0))  # paid for once, in the old run
+        cp.close()
+        frozen = info.path / "scenarios.json"
+        if frozen.is_file():
+            (new / "scenarios.json").write_bytes(frozen.read_bytes())
+        return info.id
+    return None
+
+
+def describe_changes(changed: list[str]) -> str:
+    names = {"rubric": "the rubric", "taxonomy": "the taxonomy", "personas": "the persona template",
+             "user_sim": "the user simulator prompt", "assistant": "the assistant prompt", "system_prompt": "the system prompt",
+             "knowledge": "the knowledge files", "settings": "ftd.yaml (models, budget or eval)",
+             "effective_models": "the model roles (ftd.yaml or your user config)", "scenarios": "eval/scenarios.yaml"}
+    return ", ".join(names.get(c, c) for c in changed)
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=1, ensure_ascii=False, default=str)
