@@ -123,7 +123,8 @@ def set_concurrency(root: Path, c: int) -> None:
 # ------------------------------------------------------------------ ftd
 
 
-async def run_ftd(root: Path) -> tuple[float, int, Path]:
+async def run_ftd(root: Path, run_dir: Path | None = None) -> tuple[float, int, Path]:
+    """A new run (or a resume of ``run_dir``): (seconds in Runner.run, calls made, run folder)."""
     from ftd_tui.baseline.runner import Runner
     from ftd_tui.baseline.setup import gather, prepare
     from ftd_tui.core.project import Project
@@ -131,27 +132,14 @@ async def run_ftd(root: Path) -> tuple[float, int, Path]:
 
     project = Project.load(root)
     settings = project.files["settings"].data
-    prep = prepare(project, fresh=True, settings=settings)
-    inputs = gather(project, settings)
-    runner = Runner(inputs, prep.run_dir, Door(settings, cache=None, trusted=True), use_cache=False)
+    if run_dir is None:
+        run_dir = prepare(project, fresh=True, settings=settings).run_dir
+    runner = Runner(gather(project, settings), run_dir, Door(settings, cache=None, trusted=True), use_cache=False)
     t = time.perf_counter()
     summary = await runner.run()
     wall = time.perf_counter() - t
     assert summary["state"] == "done" and not summary["unfinished"], (summary["state"], summary["errors"])
-    return wall, runner.calls_made, prep.run_dir
-
-
-async def resume_ftd(root: Path, run_dir: Path) -> int:
-    from ftd_tui.baseline.runner import Runner
-    from ftd_tui.baseline.setup import gather
-    from ftd_tui.core.project import Project
-    from ftd_tui.llm.door import Door
-
-    project = Project.load(root)
-    settings = project.files["settings"].data
-    runner = Runner(gather(project, settings), run_dir, Door(settings, cache=None, trusted=True), use_cache=False)
-    await runner.run()
-    return runner.calls_made
+    return wall, runner.calls_made, run_dir
 
 
 # ------------------------------------------------------------------ the schedule
@@ -249,7 +237,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="16 conversations, one run each")
     ap.add_argument("--scenarios", type=int, default=64)
     ap.add_argument("--latency", type=float, default=0.05, help="the server's fixed reply latency, seconds")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, help="runs per concurrency, median taken (default 2; --quick 1)")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 16])
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--log", help=argparse.SUPPRESS)
@@ -258,7 +246,8 @@ def main() -> None:
         serve(args.latency, Path(args.log))
         return
     if args.quick:
-        args.scenarios, args.repeats = 16, 1
+        args.scenarios = 16
+    args.repeats = args.repeats or (1 if args.quick else 2)
 
     tmp = Path(tempfile.mkdtemp(prefix="ftd-baseline-speed-"))
     for name in ("CONFIG", "STATE", "CACHE"):
@@ -287,41 +276,46 @@ def main() -> None:
 async def bench(args, template: Path, tmp: Path, base_url: str, log: Path, pid: int) -> None:
     # one untimed call: litellm's HTTP client and the first connection are made here, not in a timed loop
     await run_bare([("warm", [], [{"model": "base", "messages": [{"role": "user", "content": "hi"}]}])], 1, base_url)
-    rows = []
+
+    async def measured(coro) -> tuple:
+        """(result, client CPU s, server CPU s, requests the server got)"""
+        start, cpu, srv = len(log_lines(log)), time.process_time(), server_cpu(pid)
+        result = await coro
+        return result, time.process_time() - cpu, server_cpu(pid) - srv, log_lines(log)[start:]
+
+    rows, plan = [], None
     for c in args.concurrency:
-        ftd_t, bare_t, ideal = [], [], None
+        ftd_t, bare_t = [], []
         for rep in range(args.repeats):
             root = tmp / f"c{c}-{rep}"  # a new project each time: no earlier run's conversations to reuse
             shutil.copytree(template, root)
             set_concurrency(root, c)
-            start = len(log_lines(log))
-            cpu, srv = time.process_time(), server_cpu(pid)
-            wall, calls, run_dir = await run_ftd(root)  # its CPU includes prepare(): a few tens of ms
-            cpu_f, srv_f = time.process_time() - cpu, server_cpu(pid) - srv
-            bodies = log_lines(log)[start:]
+            # every other run the bare loop goes first (on the previous run's schedule: the same
+            # scenarios), so a drift in the machine's speed does not always favour one side
+            bare_first = plan is not None and rep % 2 == 1
+            if bare_first:
+                bare, cpu_b, srv_b, got = await measured(run_bare(plan, c, base_url))
+            (wall, calls, run_dir), cpu_f, srv_f, bodies = await measured(run_ftd(root))
             assert len(bodies) == calls, (len(bodies), calls)
             plan = schedule(run_dir, bodies)
-            start = len(log_lines(log))
-            cpu, srv = time.process_time(), server_cpu(pid)
-            bare = await run_bare(plan, c, base_url)
-            cpu_b, srv_b = time.process_time() - cpu, server_cpu(pid) - srv
-            assert len(log_lines(log)) - start == calls
+            if not bare_first:
+                bare, cpu_b, srv_b, got = await measured(run_bare(plan, c, base_url))
+            assert len(got) == calls, (len(got), calls)
             ftd_t.append(wall)
             bare_t.append(bare)
-            ideal = simulate(plan, c, args.latency, fifo=False)
-            fifo = simulate(plan, c, args.latency, fifo=True)
-            start = len(log_lines(log))
-            resumed = await resume_ftd(root, run_dir)
-            served = len(log_lines(log)) - start
-            # client CPU per call: near 1 core means the event loop, not the schedule, sets the pace
+            (_, resumed, _), _, _, served = await measured(run_ftd(root, run_dir))
+            # client CPU near 100% of a core: the event loop, not the schedule, sets the pace
             print(f"  c={c} run {rep + 1}: ftd {wall:.2f} s (client CPU {1000 * cpu_f / calls:.1f} ms/call, "
                   f"{100 * cpu_f / wall:.0f}% of a core; server {100 * srv_f / wall:.0f}%), "
                   f"bare {bare:.2f} s ({1000 * cpu_b / calls:.1f} ms/call, {100 * cpu_b / bare:.0f}%; "
-                  f"server {100 * srv_b / bare:.0f}%); resume: {resumed} calls ({served} requests at the server)")
-        f, b = statistics.median(ftd_t), statistics.median(bare_t)
+                  f"server {100 * srv_b / bare:.0f}%); resume: {resumed} calls, {len(served)} requests at the server",
+                  flush=True)
+        ideal = simulate(plan, c, args.latency, fifo=False)
+        fifo = simulate(plan, c, args.latency, fifo=True)
         lower = max(-(-calls // c), max(2 * len(steps) + (1 if js else 0) for _, steps, js in plan)) * args.latency
-        rows.append((c, calls, lower, ideal, fifo, b, f))
+        rows.append((c, calls, lower, ideal, fifo, statistics.median(bare_t), statistics.median(ftd_t)))
     print()
+    print(f"median of {args.repeats}; ratios to ideal in brackets")
     print(f"{'conc':>4} {'calls':>6} {'bound s':>8} {'ideal s':>8} {'fifo s':>14} {'bare s':>14} {'ftd s':>14} {'ftd/bare':>8}")
     for c, calls, lower, ideal, fifo, b, f in rows:
         print(f"{c:>4} {calls:>6} {lower:>8.2f} {ideal:>8.2f} {fifo:>7.2f} ({fifo / ideal:.2f}x) "

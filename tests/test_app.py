@@ -201,21 +201,6 @@ def test_quit_with_unsaved_work_asks(sample):
     assert (root / "config/rubric.yaml").read_text().startswith("x")
 
 
-@pytest.mark.parametrize("key,word", [("f5", "Baseline"), ("ctrl+r", "Baseline")])
-def test_deferred_keys_say_so(sample, key, word):
-    root = sample("math-tutoring")
-
-    async def go():
-        async with running(root) as (app, pilot):
-            await pilot.press(key)
-            await wait_until(pilot, lambda: any(word in n.title and "not yet available" in n.title
-                                                for n in app._notifications), what="notice")
-            n = next(n for n in app._notifications if word in n.title)
-            assert "arrives with" in n.message
-
-    run(go())
-
-
 def test_palette_opens_an_artifact(sample):
     root = sample("math-tutoring")
 

@@ -249,3 +249,30 @@ def test_canary_key_never_reaches_the_screen_or_a_file(tmux, sample, tmp_path):
         for path in folder.rglob("*"):
             if path.is_file():
                 assert canary.encode() not in path.read_bytes(), path
+
+
+def test_baseline_on_a_hotkey_in_a_real_terminal(tmux, sample, tmp_path):
+    """F5 → forecast → Enter → results over a real tty; hostile model text stays inert."""
+    from baselinehelp import Roles, wire
+    from fakes.openai_server import FakeOpenAI
+
+    root = sample("wellbeing-coaching")
+    with FakeOpenAI() as fake:
+        roles = Roles()
+        roles.no = {"CRAFT1"}
+        # the base model answers with an escape sequence that would set the clipboard (OSC 52)
+        roles.base_entry = {"text": "Noted.\x1b]52;c;" + base64.b64encode(b"pwned").decode() + "\x07 What next?"}
+        fake.responder = roles
+        wire(root, fake.base_url, scenarios=3, min_per_gate=1)
+        launch(tmux, root, tmp_path)
+        tmux.send("F5")
+        tmux.wait_for("judge calls", timeout=20, what="forecast")
+        tmux.send("Enter")
+        screen = tmux.wait_for("Baseline results", timeout=90, what="results")
+        assert "pass rate" in screen and "█" in screen
+        tmux.send("Tab")
+        tmux.send("Enter")
+        screen = tmux.wait_for("[1] assistant", timeout=15, what="transcript")
+        assert "pwned" not in screen and "]52;" not in screen
+        clip = tmux.tmux("show-buffer", check=False)
+        assert "pwned" not in clip

@@ -140,9 +140,12 @@ def lines(f: Forecast) -> list[str]:
     out = [f"Forecast: {f.scenarios} scenarios, {f.exchanges} exchanges, {f.judge_calls} judge calls"
            + (f" ({f.done_calls} calls already done)" if f.done_calls else "")]
     for r in f.roles:
+        cost = "local" if r.price.startswith("local server") else money(r.cost) if r.cost is not None else "unknown"
         out.append(f"  {r.role:<34} {r.calls:>5} calls  in {format_tokens(r.input_tokens):>7}  out {format_tokens(r.output_tokens):>7}  "
-                   f"{money(r.cost) if r.cost is not None else 'unknown':>9}")
+                   f"{cost:>9}")
     out.append(f"  total cost {money(f.total_cost) if f.total_cost is not None else 'unknown'}"
                + (f" (unknown price: {', '.join(f.unknown_prices)})" if f.unknown_prices else ""))
+    if any(r.price.startswith("local server") for r in f.roles):
+        out.append("  note: local servers have no per-token price; their GPU time is not counted")
     out += [f"  note: {n}" for n in f.notes]
     return out

@@ -116,7 +116,7 @@ class Runner:
             else:
                 cost = 0.0
             usage = {"role": role.name, "model": role.model, "input_tokens": reply.input_tokens,
-                     "output_tokens": reply.output_tokens, "cost": cost, "cached": reply.cached}
+                     "output_tokens": reply.output_tokens, "cost": cost, "cached": reply.cached, "local": price.local}
             return value, usage
         finally:
             self.guard.settle(held, cost)
@@ -505,7 +505,8 @@ class Runner:
                 role = str(u.get("role") or "?")
                 if role.startswith("judges["):
                     role = f"judge {u.get('model')}"
-                row = out.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0})
+                row = out.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "local": True})
+                row["local"] = row["local"] and bool(u.get("local"))
                 if not u.get("cached") and not r.get("reused_from"):
                     row["calls"] += 1
                 row["input_tokens"] += int(u.get("input_tokens") or 0)

@@ -159,9 +159,9 @@ def scenarios_path(root: Path) -> Path:
     return Path(root) / runs.SCENARIOS_FILE
 
 
-def load_or_draw(inputs: Inputs, n: int | None, redraw: bool) -> tuple[list[dict], str, bool]:
+def load_or_draw(inputs: Inputs, n: int | None, redraw: bool, *, write: bool = True) -> tuple[list[dict], str, bool]:
     """The project's scenarios (drawing eval/scenarios.yaml when missing or asked to):
-    (scenarios, file text, drawn now)."""
+    (scenarios, file text, drawn now). ``write=False`` draws without saving (a forecast)."""
     from ..core.scenarios import draw_scenarios, read_scenarios, write_scenarios
 
     path = scenarios_path(inputs.project.root)
@@ -181,7 +181,8 @@ def load_or_draw(inputs: Inputs, n: int | None, redraw: bool) -> tuple[list[dict
                                ev.get("seed_start") if isinstance(ev.get("seed_start"), int) else 9000,
                                inputs.max_exchanges)
     text = write_scenarios(scenarios, HEADER)
-    save_atomic(path, text.encode("utf-8"), create=True)
+    if write:
+        save_atomic(path, text.encode("utf-8"), create=True)
     return scenarios, text, True
 
 
@@ -332,3 +333,42 @@ def describe_changes(changed: list[str]) -> str:
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=1, ensure_ascii=False, default=str)
+
+
+@dataclass
+class Plan:
+    """What F5 would do, worked out without writing anything."""
+
+    inputs: Inputs
+    scenarios: list[dict]
+    resume: runs.RunInfo | None  # the run Enter would continue
+    live: runs.RunInfo | None  # a run some process is writing right now
+    latest: runs.RunInfo | None
+    changed: list[str]  # why the latest run cannot be resumed
+    drawn: bool  # eval/scenarios.yaml does not exist yet: Enter draws it
+    records: list[dict]
+
+
+def plan(project: Project, settings: dict | None = None, *, smoke: bool = False, fresh: bool = False) -> Plan:
+    inputs = gather(project, settings)
+    scen, _, drawn = load_or_draw(inputs, None, False, write=False)
+    if smoke:
+        scen = smoke_selection(scen)
+    all_runs = runs.list_runs(project.root)
+    live = next((r for r in all_runs if r.holder is not None), None)
+    same = [r for r in all_runs if r.smoke == smoke]
+    latest = same[0] if same else None
+    hashes = runs.input_hashes(project)
+    hashes["effective_models"] = runs.digest(inputs.settings.get("models"))
+    changed: list[str] = []
+    resume = None
+    if latest is not None and not fresh:
+        old = runs.read_json(latest.path / runs.MANIFEST) or {}
+        changed = runs.changed(old.get("hashes") or {}, hashes)
+        if not changed:
+            resume = latest
+            frozen = runs.read_json(latest.path / "scenarios.json")
+            if isinstance(frozen, list):
+                scen = frozen
+    recs = runs.read_jsonl(resume.path / runs.CALLS) if resume is not None else []
+    return Plan(inputs, scen, resume, live, latest, changed, drawn, recs)

@@ -375,10 +375,12 @@ def render_sections(summary: dict) -> str:
         rows = []
         for role, u in s["usage"].items():
             u = u if isinstance(u, dict) else {}
-            rows.append([role, _tokens(u.get("calls")), _tokens(u.get("input_tokens")), _tokens(u.get("output_tokens")),
-                         _money(u.get("cost") if _num(u.get("cost")) else None)])
+            cost = "local (GPU time not counted)" if u.get("local") else _money(u.get("cost") if _num(u.get("cost")) else None)
+            rows.append([role, _tokens(u.get("calls")), _tokens(u.get("input_tokens")), _tokens(u.get("output_tokens")), cost])
         L += _table(["role", "calls", "input tokens", "output tokens", "cost"], rows, {1, 2, 3, 4})
-        L += ["", f"Total cost: {_money(s['cost'])}"]
+        L += ["", f"Total cost: {_money(s['cost'])}"
+              + (" (local servers have no per-token price)" if any(isinstance(u, dict) and u.get("local")
+                                                                   for u in s["usage"].values()) else "")]
     else:
         L.append("No usage recorded.")
     L.append("")

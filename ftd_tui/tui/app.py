@@ -144,10 +144,6 @@ def meter_text(est, wide: bool = True) -> Text:
 
 
 SEVERITY_MARK = {"error": ("✗ error", "bold red"), "warning": ("! warn ", "yellow"), "info": ("i info ", "cyan")}
-DEFERRED = {
-    "run_baseline": "The baseline run arrives with the baseline issue; until then F5 does nothing else. "
-                    "Gate 7 stays 'untested'.",
-}
 
 
 class FtdApp(App):
@@ -781,8 +777,50 @@ class FtdApp(App):
         keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
         return [k for k in keys.split(",") if k.strip()]
 
-    def action_run_baseline(self) -> None:
-        self.notify(DEFERRED["run_baseline"], title="Baseline: not yet available", severity="warning", timeout=6, markup=False)
+    def action_run_baseline(self, smoke: bool = False) -> None:
+        """F5 from anywhere: the run screen (forecast, or the run in progress, or its results)."""
+        from ..core.trust import approve, is_approved, needs_approval
+        from .baseline_screen import BaselineScreen
+
+        if self.project is None:
+            return
+        if isinstance(self.screen, BaselineScreen):
+            return
+        merged, settings = self.model_settings()
+        if not is_approved(settings):
+            def answered(choice: str | None) -> None:
+                if choice == "approve":
+                    approve(settings, self.root)
+                    self.action_run_baseline(smoke)
+
+            self.push_screen(Choice("This project sends text to endpoints that need your approval:",
+                                    [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
+                                    "\n".join(needs_approval(settings))), answered)
+            return
+        self.push_screen(BaselineScreen(merged, smoke=smoke), lambda _: self.poll_disk())
+
+    def record_decision(self, decision: str, decided_by: str, rationale: str) -> str | None:
+        """Write the person's decision into the report's front matter (an exact edit); an error
+        message when it cannot be written safely."""
+        import datetime as dt
+
+        from ..core.eval_report import record_decision
+        from ..core.project import ConflictError, FileStamp, save_atomic
+
+        ed = self.editors.get("eval-results")
+        if ed is not None and ed.dirty:
+            return "the report has unsaved edits in its pane: save or revert them first"
+        path = self.root / "base-model-eval-results.md"
+        try:
+            data = path.read_bytes()
+            new = record_decision(data.decode("utf-8"), decision, decided_by, rationale, dt.date.today().isoformat())
+            save_atomic(path, new.encode("utf-8"), FileStamp.of(path, data))
+        except FileNotFoundError:
+            return "no report yet: the run writes base-model-eval-results.md when it finishes"
+        except (ConflictError, ValueError, UnicodeDecodeError, OSError) as exc:
+            return clean_line(str(exc))
+        self.poll_disk()
+        return None
 
     # ------------------------------------------------------------------ the expert critique
     @property
@@ -795,7 +833,7 @@ class FtdApp(App):
         """(the roles in force: ftd.yaml over the user config, the project's own settings)."""
         from ..core.roles import effective_settings
 
-        lf = self.project.files["settings"]
+        lf = self.project.files["settings"].ensure_parsed()  # a key pressed before the first check
         project = lf.data if lf.readable and isinstance(lf.data, dict) else {}
         merged, _ = effective_settings(project, getattr(self.config, "models", None))
         return merged, project

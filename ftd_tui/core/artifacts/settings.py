@@ -101,6 +101,10 @@ class Eval(_Model):
     scenarios: int = Field(16, ge=1, le=10_000)
     min_per_gate: int = Field(2, ge=0)
     seed_start: int = Field(9000, ge=0)
+    judge_mode: Literal["per_criterion", "all_in_one"] = Field(
+        "per_criterion", description="one judge call per criterion (default), or one per conversation")
+    reply_limit: int | None = Field(None, gt=0, description="the base model's reply limit in tokens "
+                                    "(default: the base role's max_tokens, else max(1024, 3x the assistant's hard limit))")
 
 
 class Knowledge(_Model):
