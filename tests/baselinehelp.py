@@ -52,7 +52,7 @@ class Roles:
                 return {"text": self.sim_text}
             m = re.search(r"exchange (\d+)", last)
             return {"text": f"i keep putting things off, message {m.group(1) if m else '?'} number {self.count}"}
-        if model == "base":
+        if model == "base" or model.startswith("gemma"):  # gemma: the ollama_chat/ route
             return dict(self.base_entry) if self.base_entry else {"text": "That sounds like a lot. What feels most pressing right now?"}
         if model.startswith("judge"):
             m = re.search(r"Criterion (\S+):", " ".join(str(x.get("content", "")) for x in msgs))

@@ -204,7 +204,7 @@ def test_a_live_lock_names_its_holder(sample):
     with FakeOpenAI() as fake:
         fake.responder = Roles()
         wire(root, fake.base_url, scenarios=3, min_per_gate=1)
-        r = cli("baseline", str(root), "--forecast")
+        r = cli("baseline", str(root), "--format", "json")
         assert r.returncode == 0, r.stderr
         run = only_run(root)
         holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
@@ -271,3 +271,97 @@ def test_smoke_is_two_scenarios_of_two_exchanges_and_writes_no_report(sample):
     # the knowledge file rides along in the system message the base model gets
     base = [q["body"] for q in fake.requests if q["body"]["model"] == "base"]
     assert "--- SUPPORT POLICY ---" in base[0]["messages"][0]["content"]
+
+
+def test_ollama_base_gets_num_ctx_and_thinking_off_and_timeouts_are_retried(sample):
+    root = sample("wellbeing-coaching")
+    with FakeOpenAI() as fake:
+        roles = Roles()
+        fake.responder = roles
+        wire(root, fake.base_url, scenarios=3, min_per_gate=1)
+        server = fake.base_url.rsplit("/v1", 1)[0]
+        yset(root, "ftd.yaml", "models.base", {"model": "ollama_chat/gemma3:12b", "api_base": server, "timeout": 1})
+        # the model's reply thinks first: the thinking never reaches the transcript
+        roles.base_entry = {"text": "<think>the user seems stressed</think>That sounds heavy. What matters most?"}
+        fake.push({"match": "message 1 number", "delay": 2.5})  # one hung call: timed out, retried
+        r = cli("baseline", str(root), "--format", "json")
+        assert r.returncode == 0, r.stderr
+    base = [q["body"] for q in fake.requests if q["body"].get("model") == "gemma3:12b"]
+    assert base, "the base model was reached through Ollama's /api/chat"
+    run = only_run(root)
+    manifest = json.loads((run / "manifest.json").read_text())
+    limit = manifest["settings"]["reply_limit"]
+    # the budget (16,384) plus the reply limit, rounded up to 1K: Ollama's default would truncate
+    want = -(-(16384 + limit) // 1024) * 1024
+    assert all(b["options"]["num_ctx"] == want and b["options"]["num_predict"] == limit for b in base)
+    assert all(b.get("think") is False for b in base)
+    exchanges = sum(len(json.loads(p.read_text())["exchanges"]) for p in (run / "transcripts").glob("*.json"))
+    assert len(base) == exchanges + 1  # the hung call, then its retry
+    for p in (run / "transcripts").glob("*.json"):
+        t = json.loads(p.read_text())
+        assert all("<think>" not in e["assistant"] and e["assistant"].startswith("That sounds") for e in t["exchanges"])
+    assert manifest["base_serving"]["stack"].startswith("Ollama") and manifest["base_serving"]["num_ctx"] == want
+
+
+def test_an_edited_scenario_is_not_resumed_over(sample):
+    from ftd_tui.core.scenarios import read_scenarios, set_situation
+
+    root = sample("wellbeing-coaching")
+    with FakeOpenAI() as fake:
+        fake.responder = Roles()
+        wire(root, fake.base_url, scenarios=3, min_per_gate=1)
+        assert cli("baseline", str(root), "--format", "json").returncode == 0
+        path = root / "eval" / "scenarios.yaml"
+        text = path.read_text()
+        first = read_scenarios(text)[0][0]
+        assert first["situation"].startswith("You are juggling")  # the run wrote it back, for reuse
+        path.write_text(set_situation(text, first["id"], "You were just made redundant and feel ashamed to say so."))
+        r = cli("baseline", str(root), "--format", "json")
+        assert r.returncode == 1 and "eval/scenarios.yaml" in r.stderr
+        r = cli("baseline", str(root), "--format", "json", "--yes")
+        assert r.returncode == 0, r.stderr
+    newest = sorted((root / "eval" / "runs").iterdir())[-1]
+    frozen = json.loads((newest / "scenarios.json").read_text())
+    assert frozen[0]["situation"].startswith("You were just made redundant")
+
+
+def test_runs_lists_shows_and_prunes_and_the_forecast_is_json(sample):
+    root = sample("wellbeing-coaching")
+    with FakeOpenAI() as fake:
+        fake.responder = Roles()
+        wire(root, fake.base_url, scenarios=3, min_per_gate=1, price=True)
+        r = cli("baseline", str(root), "--forecast", "--format", "json")
+        assert r.returncode == 0, r.stderr
+        assert not (root / "eval").exists()  # a forecast writes nothing
+        fc = json.loads(r.stdout)["forecast"]
+        roles = {row["role"]: row for row in fc["roles"]}
+        assert set(roles) == {"critic (situations)", "user_sim", "base", "judge openai/judge-a", "judge openai/judge-b"}
+        assert roles["user_sim"]["calls"] == roles["base"]["calls"] == fc["exchanges"]
+        assert fc["total_cost"] > 0 and fc["unknown_prices"] == []
+        assert cli("baseline", str(root), "--format", "json").returncode == 0
+        assert cli("baseline", str(root), "--fresh", "--format", "json").returncode == 0
+    r = cli("runs", str(root), "--format", "json")
+    listed = json.loads(r.stdout)
+    assert len(listed) == 2 and listed[0]["state"] == "done" and listed[0]["current"] is True
+    assert listed[0]["id"] > listed[1]["id"]  # newest first
+    r = cli("runs", "show", str(root), "--format", "json")
+    assert json.loads(r.stdout)["summary"]["run"] == listed[0]["id"]
+    r = cli("runs", "prune", str(root), "--keep", "0", "--format", "json")
+    # the run the report refers to is kept
+    assert json.loads(r.stdout)["deleted"] == [listed[1]["id"]]
+    assert [p.name for p in (root / "eval" / "runs").iterdir()] == [listed[0]["id"]]
+
+
+def test_a_decision_goes_stale_when_a_new_run_replaces_the_results(sample):
+    root = sample("wellbeing-coaching")
+    with FakeOpenAI() as fake:
+        fake.responder = Roles()
+        wire(root, fake.base_url, scenarios=3, min_per_gate=1)
+        assert cli("baseline", str(root), "--format", "json").returncode == 0
+        assert cli("decide", str(root), "--decision", "stop", "--by", "R. Lee", "--rationale", "no").returncode == 0
+        assert gate7(root).passed
+        assert cli("baseline", str(root), "--fresh", "--format", "json").returncode == 0
+    g = gate7(root)
+    assert not g.passed and "decision was made on run" in g.reason
+    report = (root / "base-model-eval-results.md").read_text()
+    assert "decided_by: R. Lee" in report  # kept, never rewritten by the tool

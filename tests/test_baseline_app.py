@@ -74,6 +74,7 @@ def test_enter_runs_detached_then_results_transcript_and_decision(sample):
 
         async def go():
             from ftd_tui.tui.baseline_screen import DecisionScreen, TranscriptScreen
+            from ftd_tui.tui.screens import Choice
 
             async with running(root) as (app, pilot):
                 await pilot.press("f5")
@@ -89,6 +90,10 @@ def test_enter_runs_detached_then_results_transcript_and_decision(sample):
                 body = _plain(app.screen.query_one("Static"))
                 assert "[1] user" in body and "[1] assistant" in body and "CRAFT1" in body
                 await pilot.press("escape")
+                await wait_until(pilot, lambda: not isinstance(app.screen, TranscriptScreen), what="back to results")
+                # leaving the results without a decision asks for one
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="decide now?")
                 await pilot.press("d")
                 await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="decision dialog")
                 await pilot.press("enter")  # proceed

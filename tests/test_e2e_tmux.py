@@ -270,8 +270,7 @@ def test_baseline_on_a_hotkey_in_a_real_terminal(tmux, sample, tmp_path):
         tmux.send("Enter")
         screen = tmux.wait_for("Baseline results", timeout=90, what="results")
         assert "pass rate" in screen and "█" in screen
-        tmux.send("Tab")
-        tmux.send("Enter")
+        tmux.send("Enter")  # the highlighted (first) conversation
         screen = tmux.wait_for("[1] assistant", timeout=15, what="transcript")
         assert "pwned" not in screen and "]52;" not in screen
         clip = tmux.tmux("show-buffer", check=False)

@@ -149,6 +149,8 @@ CASES = {
     "EVR002": lambda r: _eval_results(r, "sha256:0000"),
     "EVR003": lambda r: _eval_results(r, "current"),
     "EVR004": lambda r: _eval_results(r, "current", "{decision: maybe, decided_by: me, decided_at: 2026-11-25, rationale: why}"),
+    "EVR005": lambda r: _eval_results(r, "current", "{decision: proceed, decided_by: me, decided_at: 2026-11-25, "
+                                                    "rationale: why, run: 20261101T000000Z-0ld0ld00}"),
     "EXP001": lambda r: os.remove(r / EX),
     "EXP002": lambda r: yset(r, EX, "panels", "none"),
     "EXP003": lambda r: yset(r, EX, "panels.rubric.experts[0].fictional", False),

@@ -87,3 +87,15 @@ def test_knowledge_files_must_exist_inside_the_project(sample):
     assert "does not exist" in found[0].message and "outside the project" in found[1].message
     write(root, "knowledge/missing.md", "now here")
     assert len([d for d in diagnostics(root) if d.rule == "SET012"]) == 1
+
+
+def test_background_checkpoint_keeps_order_and_is_on_disk_after_flush(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    cp = runs.Checkpoint(path, background=True)
+    for i in range(500):
+        cp.append({"n": i})
+    cp.flush()
+    assert [r["n"] for r in runs.read_jsonl(path)] == list(range(500))
+    cp.append({"n": 500})
+    cp.close()
+    assert len(runs.read_jsonl(path)) == 501

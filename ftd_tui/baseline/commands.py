@@ -42,8 +42,8 @@ def add_parsers(sub) -> None:
     d.add_argument("--by", help="who decided (default: ask)")
     d.add_argument("--rationale", help="why (default: ask)")
     r = sub.add_parser("runs", help="list, show and prune baseline runs")
-    r.add_argument("action", nargs="?", choices=("list", "show", "prune"), default="list")
-    r.add_argument("dir", nargs="?", default=".")
+    # `ftd runs DIR` and `ftd runs show DIR` both read naturally: the action is optional
+    r.add_argument("words", nargs="*", metavar="[list|show|prune] [DIR]")
     r.add_argument("--id", help="the run to show (default: the latest)")
     r.add_argument("--keep", type=int, default=5, help="prune: how many of the newest runs to keep")
     r.add_argument("--dry-run", action="store_true")
@@ -84,7 +84,7 @@ def _effective(project) -> tuple[dict, dict]:
 def cmd_baseline(args) -> int:
     from ..core.trust import is_approved
     from .forecast import done_calls, forecast, lines
-    from .setup import BaselineError, InputsChanged, gather, prepare, smoke_selection
+    from .setup import BaselineError, InputsChanged, describe_changes, gather, prepare, smoke_selection
 
     project = _project(args.dir)
     settings, project_settings = _effective(project)
@@ -94,12 +94,30 @@ def cmd_baseline(args) -> int:
     def say(text: str = "") -> None:
         print(clean(text), file=err if quiet else sys.stdout)
 
+    if args.forecast:  # nothing is written: no run folder, no scenarios file
+        from .setup import plan
+
+        try:
+            p = plan(project, settings, smoke=args.smoke, fresh=args.fresh)
+        except BaselineError as exc:
+            raise CommandError(str(exc), EXIT_FINDINGS) from None
+        fc = forecast(p.inputs, p.scenarios, done_calls(p.records))
+        for w in p.inputs.warnings:
+            say(f"warning: {w}")
+        say(f"Would resume {p.resume.id}" if p.resume is not None else "Would start a new run"
+            + (f" ({describe_changes(p.changed)} changed since {p.latest.id})" if p.changed and p.latest else ""))
+        for line in lines(fc):
+            say(line)
+        if quiet:
+            print(json.dumps({"resume": p.resume.id if p.resume else None, "changed": p.changed,
+                              "forecast": fc.as_json()}, indent=1))
+        return EXIT_OK
     try:
         try:
             prep = prepare(project, fresh=args.fresh, smoke=args.smoke, scenarios=args.scenarios, redraw=args.redraw,
                            run_dir=Path(args.run) if args.run else None, settings=settings, new_if_changed=args.yes)
         except InputsChanged as exc:
-            if not (sys.stdin.isatty() and not quiet) or args.forecast:
+            if not (sys.stdin.isatty() and not quiet):
                 raise
             say(str(exc))
             if input("Start a new run? [y/N] ").strip().lower() not in ("y", "yes"):
@@ -126,10 +144,6 @@ def cmd_baseline(args) -> int:
         + (f" (conversations reused from {prep.reused_from})" if prep.reused_from else ""))
     for line in lines(fc):
         say(line)
-    if args.forecast:
-        if quiet:
-            print(json.dumps({"run": prep.run_dir.name, "forecast": fc.as_json()}, indent=1))
-        return EXIT_OK
     if args.max_cost is not None and fc.unknown_prices:
         raise CommandError("--max-cost cannot be kept while a price is unknown ("
                            + ", ".join(fc.unknown_prices) + "); set models.<role>.price in ftd.yaml", EXIT_FINDINGS)
@@ -166,7 +180,9 @@ def cmd_baseline(args) -> int:
             cache.close()
     bar.done()
     report = None
-    if not args.smoke and summary.get("assessed"):
+    # a report (and so a decision) only on a whole run: a stopped or partial run would be a
+    # pass rate over whichever conversations happened to finish first
+    if not args.smoke and summary.get("state") == "done" and not summary.get("unfinished") and summary.get("assessed"):
         from .runner import write_report
 
         report = write_report(project.root, summary)
@@ -180,6 +196,8 @@ def cmd_baseline(args) -> int:
             say("record the decision: ftd decide (or in the app, after the results screen)")
         elif args.smoke:
             say("smoke run: the report is not written; run without --smoke for the real baseline")
+        else:
+            say("the report is written once every conversation is judged or excluded: run again to resume")
     return EXIT_OK if summary.get("state") == "done" and not summary.get("unfinished") else EXIT_FINDINGS
 
 
@@ -289,6 +307,11 @@ def cmd_decide(args) -> int:
 
 
 def cmd_runs(args) -> int:
+    words = list(args.words)
+    args.action = words.pop(0) if words and words[0] in ("list", "show", "prune") else "list"
+    if len(words) > 1:
+        raise CommandError("usage: ftd runs [list|show|prune] [DIR]")
+    args.dir = words[0] if words else "."
     project = _project(args.dir)
     infos = runs.list_runs(project.root)
     if args.action == "prune":

@@ -21,7 +21,7 @@ from ..core.providers import provider_of
 from ..core.textsafe import clean
 from ..llm.door import Door, LLMError, Role
 from . import prompts as P
-from .setup import SEED_PROVIDERS, BaselineError, Inputs, smoke_selection
+from .setup import SEED_PROVIDERS, BaselineError, Inputs, num_ctx_for, smoke_selection
 
 PROGRESS_EVERY = 0.5  # seconds
 TRUNCATION_SLACK = {True: (0.98, 8), False: (0.70, 0)}  # exact counts: 2% + 8 tokens; approximate: 30%
@@ -90,6 +90,8 @@ class Runner:
         spent = sum(r.get("cost") or 0.0 for r in self.records if isinstance(r.get("cost"), (int, float)))
         self.guard = CostGuard(max_cost, spent)
         self._dirty = True
+        self._prices: dict[str, Any] = {}
+        self._roles: dict[Any, Role] = {}
 
     # ------------------------------------------------------------ checkpoint
     def _record(self, rec: dict) -> None:
@@ -98,9 +100,15 @@ class Runner:
         self.records.append(rec)
         self._dirty = True
 
+    def _price(self, role: Role):
+        key = role.name
+        if key not in self._prices:
+            self._prices[key] = price_for(role.spec)
+        return self._prices[key]
+
     async def _call(self, role: Role, messages: list[dict], *, structured=None, max_out: int | None = None,
                     sample_index: int = 0) -> tuple[Any, dict]:
-        price = price_for(role.spec)
+        price = self._price(role)
         held = self.guard.reserve(price, messages, max_out or int(role.spec.get("max_tokens") or 1024))
         cost: float | None = None
         try:
@@ -190,11 +198,16 @@ class Runner:
 
     # ------------------------------------------------------------ stage 2: conversations
     def _base_role(self) -> Role:
+        if "base" in self._roles:
+            return self._roles["base"]
         spec = dict(self.door.role("base").spec)
         spec["max_tokens"] = self.inputs.reply_limit
         provider = provider_of(str(spec["model"]))
         if provider == "ollama_chat" and "reasoning_effort" not in spec:
             spec["reasoning_effort"] = "none"  # litellm turns this into Ollama's think: false
+        ctx = num_ctx_for(self.inputs.settings, self.inputs.reply_limit)
+        if ctx is not None:
+            spec["num_ctx"] = ctx
         if provider == "hosted_vllm":
             body = dict(spec.get("extra_body") or {})
             body.setdefault("chat_template_kwargs", {"enable_thinking": False})
@@ -273,15 +286,18 @@ class Runner:
                 "exchanges": c.exchanges, "status": c.status if c.status != "running" else
                 ("complete" if len(c.exchanges) >= self._target(c) else "running"),
                 "fault": c.fault}
-        runs.write_json_atomic(self.dir / runs.TRANSCRIPTS / f"{c.id}.json", data)
+        runs.write_json_atomic(self.dir / runs.TRANSCRIPTS / f"{c.id}.json", data, durable=False)
 
     # ------------------------------------------------------------ stage 3: judging
     def _judge_role(self, i: int) -> Role:
+        if i in self._roles:
+            return self._roles[i]
         spec = dict(self.door.role("judges", i).spec)
         spec.setdefault("temperature", 0)
         if "seed" not in spec and provider_of(str(spec["model"])) in SEED_PROVIDERS:
             spec["seed"] = 7
-        return Role(f"judges[{i}]", spec)
+        self._roles[i] = Role(f"judges[{i}]", spec)
+        return self._roles[i]
 
     async def _judge_conv(self, c: Conv) -> None:
         turns = len(c.exchanges)
@@ -360,14 +376,13 @@ class Runner:
         self._write_judgments()
 
     def _write_judgments(self) -> None:
+        # derived from the checkpoint on every run, so a lost write costs nothing
         lines = [json.dumps(r, ensure_ascii=False, default=str) for cid in sorted(self.judged) for r in self.judged[cid]]
         path = self.dir / runs.JUDGMENTS
         tmp = path.with_name(".judgments.jsonl.tmp")
         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         import os
 
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
 
     # ------------------------------------------------------------ progress
@@ -385,7 +400,7 @@ class Runner:
 
     def _emit(self) -> None:
         p = self.progress()
-        runs.write_json_atomic(self.dir / runs.PROGRESS, p)
+        runs.write_json_atomic(self.dir / runs.PROGRESS, p, durable=False)
         self._dirty = False
         if self.on_progress is not None:
             self.on_progress(p)
@@ -408,11 +423,14 @@ class Runner:
             self._counter = None
         lock = runs.RunLock(self.dir)
         lock.acquire()
-        self.cp = runs.Checkpoint(self.dir / runs.CALLS)
+        self.cp = runs.Checkpoint(self.dir / runs.CALLS, background=True)
         ticker = None
         try:
             scenarios = self._scenarios()
             self._restore(scenarios)
+            for c in self.convs.values():  # transcripts are derived: rebuild any a crash left stale
+                if c.exchanges or c.fault:
+                    self._write_transcript(c)
             self.stage_totals["scenarios"] = len(scenarios)
             self.stage_done["scenarios"] = sum(1 for s in scenarios if s.get("situation"))
             self.stage_totals["exchanges"] = sum(len(c.exchanges) if c.fault else self._target(c) for c in self.convs.values())
@@ -490,6 +508,7 @@ class Runner:
         judgments = [r for recs in self.judged.values() for r in recs]
         summary = summarize(self._rubric, self.manifest, [c.scenario for c in self.convs.values()], transcripts,
                             judgments, self.usage())
+        summary.setdefault("settings", {})["warnings"] = self.manifest.get("warnings") or []
         summary["state"] = self.state
         summary["calls"] = self.calls_made
         summary["errors"] = self.errors[-20:]
@@ -501,13 +520,15 @@ class Runner:
         """Per role, over every process that worked on this run (from the checkpoint)."""
         out: dict[str, dict] = {}
         for r in self.records:
+            if r.get("reused_from"):
+                continue  # paid for in the run it came from
             for u in r.get("usage") or ([r] if r.get("kind") == "situation" else []):
                 role = str(u.get("role") or "?")
                 if role.startswith("judges["):
                     role = f"judge {u.get('model')}"
                 row = out.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "local": True})
                 row["local"] = row["local"] and bool(u.get("local"))
-                if not u.get("cached") and not r.get("reused_from"):
+                if not u.get("cached"):
                     row["calls"] += 1
                 row["input_tokens"] += int(u.get("input_tokens") or 0)
                 row["output_tokens"] += int(u.get("output_tokens") or 0)

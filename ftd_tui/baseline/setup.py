@@ -198,7 +198,45 @@ def smoke_selection(scenarios: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------- run identity
 
 
-def serving(settings: dict) -> dict:
+def num_ctx_for(settings: dict, reply_limit: int) -> int | None:
+    """Ollama's context for the base role: the role's own num_ctx, else the budget plus the
+    reply limit rounded up to 1K (Ollama's default context silently truncates long prompts)."""
+    base = (settings.get("models") or {}).get("base") or {}
+    if isinstance(base.get("num_ctx"), int):
+        return base["num_ctx"]
+    if provider_of(str(base.get("model", ""))) != "ollama_chat":
+        return None
+    budget = (settings.get("budget") or {}).get("max_transcript_tokens")
+    want = (budget if isinstance(budget, int) else 8192) + reply_limit
+    return -(-want // 1024) * 1024
+
+
+def _delivery(project: Project | None) -> str:
+    """How the chat template delivers the system prompt, when the tokenizer is on this machine."""
+    if project is None:
+        return "unknown"
+    try:
+        from ..core.economics import chosen_model
+        from ..core.tokencount import hf_snapshot, render_chat
+
+        model, _ = chosen_model(project)
+        folder = hf_snapshot(model) if model else None
+        if folder is None:
+            return ("sent as a system message; the server's chat template decides how it is rendered "
+                    "(the model's tokenizer_config.json is not on this machine to check)")
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        rendered = render_chat(config, [{"role": "system", "content": "SYSTEM-MARKER"},
+                                        {"role": "user", "content": "USER-MARKER"}])
+        if rendered.find("SYSTEM-MARKER") < 0:
+            return "sent as a system message, which the chat template drops"
+        return "sent as a system message; the model's chat template renders it (checked with its tokenizer_config.json)"
+    except ValueError as exc:
+        return f"sent as a system message; the chat template refuses a system role ({exc}): the server must fold it in"
+    except Exception:
+        return "unknown"
+
+
+def serving(settings: dict, project: Project | None = None, reply_limit: int = 1024) -> dict:
     base = (settings.get("models") or {}).get("base") or {}
     model = str(base.get("model", ""))
     provider = provider_of(model)
@@ -212,9 +250,8 @@ def serving(settings: dict) -> dict:
     if m:
         quant = m.group(1)
     return {"provider": provider, "stack": stack, "tag": tag, "quantization": quant or "unknown (the serving tag does not say)",
-            "num_ctx": base.get("num_ctx"),
-            "system_prompt_delivery": "system message; how the chat template renders it depends on the model "
-                                      "(templates without a system role fold it into the first user turn)",
+            "num_ctx": num_ctx_for(settings, reply_limit),
+            "system_prompt_delivery": _delivery(project),
             "thinking": "disabled where the stack allows it; <think> blocks stripped before judging"}
 
 
@@ -239,7 +276,7 @@ def manifest_for(inputs: Inputs, hashes: dict, run_id: str, smoke: bool, n: int)
                          "pass_threshold": inputs.rubric.get("pass_threshold", 0.8),
                          "scoring": inputs.rubric.get("scoring") or {}},
             "models": {k: public(models.get(k)) for k in ("base", "user_sim", "critic", "judges")},
-            "base_serving": serving(inputs.settings), "warnings": inputs.warnings}
+            "base_serving": serving(inputs.settings, inputs.project, inputs.reply_limit), "warnings": inputs.warnings}
 
 
 def conversation_hash(inputs: Inputs, hashes: dict) -> str:
@@ -285,6 +322,8 @@ def prepare(project: Project, *, fresh: bool = False, smoke: bool = False, scena
     if latest and not fresh:
         old = runs.read_json(latest[0].path / runs.MANIFEST) or {}
         changed = runs.changed(old.get("hashes") or {}, hashes)
+        if scenarios_changed(latest[0].path, scen, smoke):
+            changed.append("scenarios")
         if not changed:
             return Prepared(latest[0].path, True, [])
         if not new_if_changed:
@@ -293,34 +332,51 @@ def prepare(project: Project, *, fresh: bool = False, smoke: bool = False, scena
     new = runs.new_run_dir(project.root, run_id_hash)
     n = len(smoke_selection(scen)) if smoke else len(scen)
     manifest = manifest_for(inputs, hashes, new.name, smoke, n)
-    reused = _reuse_conversations(project.root, new, manifest) if not smoke else None
+    reused = _reuse_conversations(project.root, new, manifest, scen) if not smoke else None
     if reused:
         manifest["reused_conversations_from"] = reused
     runs.write_json_atomic(new / runs.MANIFEST, manifest)
     return Prepared(new, False, changed if latest and not fresh else [], reused)
 
 
-def _reuse_conversations(root: Path, new: Path, manifest: dict) -> str | None:
-    """Copy finished conversations of the newest run with the same conversation hash: only
-    the judging is redone (the rubric or the judges changed)."""
+def _reuse_conversations(root: Path, new: Path, manifest: dict, current: list[dict]) -> str | None:
+    """Copy the finished conversations of the newest run with the same conversation hash, for
+    the scenarios that did not change: only their judging is redone (the rubric or the judges
+    changed). An edited scenario gets a new conversation."""
+    from ..core.scenarios import scenario_key
+
+    now = {s.get("id"): scenario_key(s) for s in current}
     for info in runs.list_runs(root):
         if info.path == new or info.smoke:
             continue
         old = runs.read_json(info.path / runs.MANIFEST) or {}
-        if old.get("conversation_hash") != manifest["conversation_hash"]:
+        frozen = runs.read_json(info.path / "scenarios.json")
+        if old.get("conversation_hash") != manifest["conversation_hash"] or not isinstance(frozen, list):
             continue
-        keep = [r for r in runs.read_jsonl(info.path / runs.CALLS) if r.get("kind") in ("situation", "exchange")]
+        same = {s.get("id") for s in frozen if now.get(s.get("id")) == scenario_key(s)}
+        keep = [r for r in runs.read_jsonl(info.path / runs.CALLS)
+                if (r.get("kind") == "exchange" and r.get("conv") in same)
+                or (r.get("kind") == "situation" and r.get("scenario") in same)]
         if not keep:
             continue
         cp = runs.Checkpoint(new / runs.CALLS)
         for rec in keep:
             cp.append(dict(rec, reused_from=info.id, cost=0.0))  # paid for once, in the old run
         cp.close()
-        frozen = info.path / "scenarios.json"
-        if frozen.is_file():
-            (new / "scenarios.json").write_bytes(frozen.read_bytes())
         return info.id
     return None
+
+
+def scenarios_changed(run_dir: Path, current: list[dict], smoke: bool) -> bool:
+    """The scenarios a run froze differ from eval/scenarios.yaml now (an edited situation, a
+    redraw). Before the freeze the run is still writing situations into the file: unchanged."""
+    from ..core.scenarios import scenario_key
+
+    frozen = runs.read_json(run_dir / "scenarios.json")
+    if not isinstance(frozen, list):
+        return False
+    now = smoke_selection(current) if smoke else current
+    return [scenario_key(s) for s in frozen] != [scenario_key(s) for s in now]
 
 
 def describe_changes(changed: list[str]) -> str:
@@ -351,9 +407,8 @@ class Plan:
 
 def plan(project: Project, settings: dict | None = None, *, smoke: bool = False, fresh: bool = False) -> Plan:
     inputs = gather(project, settings)
-    scen, _, drawn = load_or_draw(inputs, None, False, write=False)
-    if smoke:
-        scen = smoke_selection(scen)
+    full, _, drawn = load_or_draw(inputs, None, False, write=False)
+    scen = smoke_selection(full) if smoke else full
     all_runs = runs.list_runs(project.root)
     live = next((r for r in all_runs if r.holder is not None), None)
     same = [r for r in all_runs if r.smoke == smoke]
@@ -365,6 +420,8 @@ def plan(project: Project, settings: dict | None = None, *, smoke: bool = False,
     if latest is not None and not fresh:
         old = runs.read_json(latest.path / runs.MANIFEST) or {}
         changed = runs.changed(old.get("hashes") or {}, hashes)
+        if scenarios_changed(latest.path, full, smoke):
+            changed.append("scenarios")
         if not changed:
             resume = latest
             frozen = runs.read_json(latest.path / "scenarios.json")

@@ -152,6 +152,7 @@ _RULES: list[Rule] = [
     Rule("EVR002", "warning", "the report's run does not match the current artifacts"),
     Rule("EVR003", "info", "no human decision recorded yet"),
     Rule("EVR004", "error", "decision is not proceed, prompt-engineer-first or stop, or lacks who / why"),
+    Rule("EVR005", "warning", "the decision was made on an earlier run than the one the report shows"),
     # critiques
     Rule("EXP001", "warning", "critiques/experts.yaml missing: no panels for the expert critique"),
     Rule("EXP002", "error", "experts.yaml value has the wrong type or shape"),

@@ -590,6 +590,9 @@ def record_decision(existing: str, decision: str, decided_by: str, rationale: st
     current = data.get("decision")
     when_key = "date" if isinstance(current, dict) and "date" in current and "decided_at" not in current else "decided_at"
     values = {"decision": decision, "decided_by": decided_by, when_key: _when_value(when), "rationale": rationale}
+    run = data.get("run")
+    if isinstance(run, dict) and isinstance(run.get("id"), str):
+        values["run"] = run["id"]  # which results the person decided on: a rerun makes it stale
     if isinstance(current, dict) and current:
         for k, v in values.items():
             if not (k in current and same_value(current[k], v)):

@@ -90,6 +90,10 @@ def compute_gates(project: Project, result: CheckResult) -> list[Gate]:
     elif not ev.get("recommendation"):
         gates.append(Gate(7, "baseline", "Base model evaluated, decision documented", False, "the report has no recommendation",
                           "rerun the baseline report"))
+    elif not ev.get("decision") and ev.get("stale_decision"):
+        gates.append(Gate(7, "baseline", "Base model evaluated, decision documented", False,
+                          f"the decision was made on run {ev['stale_decision']}, not on the run the report shows",
+                          "read the new results and record the decision again (`ftd decide`, or d on the results screen)"))
     elif not ev.get("decision"):
         gates.append(Gate(7, "baseline", "Base model evaluated, decision documented", False,
                           f"recommendation: {ev['recommendation']}; no human decision yet",

@@ -12,8 +12,10 @@ import getpass
 import hashlib
 import json
 import os
+import queue
 import shutil
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -74,11 +76,20 @@ def changed(old: dict[str, str | None], new: dict[str, str | None]) -> list[str]
 # --------------------------------------------------------------------------- files
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    from .project import save_atomic
-
+def write_json_atomic(path: Path, value: Any, *, durable: bool = True) -> None:
+    """Replace ``path`` atomically. ``durable=False`` skips the fsyncs: for files rebuilt from
+    the checkpoint (transcripts, progress), where a power cut may lose the last write but a
+    reader never sees half a file."""
     data = json.dumps(value, ensure_ascii=False, indent=1, default=str).encode("utf-8") + b"\n"
-    save_atomic(path, data, create=True)
+    if durable:
+        from .project import save_atomic
+
+        save_atomic(path, data, create=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def read_json(path: Path) -> Any:
@@ -108,13 +119,25 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 class Checkpoint:
-    """Append-only JSONL, one fsync per record (a few ms against calls that take seconds)."""
+    """Append-only JSONL; every record is fsynced before the writer moves on.
 
-    def __init__(self, path: Path):
+    ``background=True`` hands the writing to one thread (group commit): the event loop never
+    waits for the disk, records keep their order, and a burst of records shares one fsync. A
+    record still in the queue when the process dies is lost like a call still in flight: a
+    resume redoes it, and nothing else."""
+
+    def __init__(self, path: Path, *, background: bool = False):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._repair()
         self._fh = open(path, "ab")
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        if background:
+            self._queue = queue.Queue()
+            self._thread = threading.Thread(target=self._writer, name="ftd-checkpoint", daemon=True)
+            self._thread.start()
 
     def _repair(self) -> None:
         try:
@@ -128,13 +151,51 @@ class Checkpoint:
                 fh.flush()
                 os.fsync(fh.fileno())
 
+    @staticmethod
+    def _line(record: dict) -> bytes:
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8") + b"\n"
+
     def append(self, record: dict) -> None:
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8") + b"\n"
-        self._fh.write(line)
+        if self.error is not None:
+            raise OSError(f"the checkpoint {self.path} cannot be written: {self.error}")
+        if self._queue is not None:
+            self._queue.put(self._line(record))
+            return
+        self._fh.write(self._line(record))
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
+    def _writer(self) -> None:
+        assert self._queue is not None
+        stop = False
+        while not stop:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            lines = [b for b in batch if b is not None]
+            stop = len(lines) != len(batch)
+            try:
+                if lines:
+                    self._fh.write(b"".join(lines))
+                    self._fh.flush()
+                    os.fsync(self._fh.fileno())
+            except OSError as exc:  # a full disk: the next append says so instead of losing work silently
+                self.error = exc
+            for _ in batch:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        if self._queue is not None:
+            self._queue.join()
+
     def close(self) -> None:
+        if self._queue is not None and self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = None
         try:
             self._fh.close()
         except OSError:

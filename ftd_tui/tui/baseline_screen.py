@@ -53,7 +53,7 @@ class BaselineScreen(Screen[None]):
     BaselineScreen .hidden { display: none; }
     """
     BINDINGS = [
-        Binding("enter", "start", "Start", id="baseline-start", show=True),
+        Binding("enter", "start", "Start / open", id="baseline-start", show=True),
         Binding("s", "smoke", "Smoke run", id="baseline-smoke"),
         Binding("f", "fresh", "Fresh run", id="baseline-fresh"),
         Binding("c", "cancel_run", "Cancel run", id="baseline-cancel"),
@@ -98,7 +98,7 @@ class BaselineScreen(Screen[None]):
         self.query_one("#title", Static).update(Text(clean_line(text)))
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        allowed = {"start": ("plan",), "smoke": ("plan",), "fresh": ("plan",), "cancel_run": ("running",),
+        allowed = {"start": ("plan", "results"), "smoke": ("plan",), "fresh": ("plan",), "cancel_run": ("running",),
                    "decide": ("results",), "switch_focus": ("results",)}
         if action in allowed:
             return self.mode in allowed[action]
@@ -160,7 +160,7 @@ class BaselineScreen(Screen[None]):
 
         for r in fc.roles:
             cost = "local" if r.price.startswith("local server") else money(r.cost)
-            table.add_row(Text(r.role), Text(clean_line(r.model)), str(r.calls), format_tokens(r.input_tokens),
+            table.add_row(Text(clean_line(r.role)), Text(clean_line(r.model)), str(r.calls), format_tokens(r.input_tokens),
                           format_tokens(r.output_tokens), Text(cost, style="yellow" if r.cost is None else ""))
         summary = Text(f"{fc.scenarios} scenarios · {fc.exchanges} exchanges · {fc.judge_calls} judge calls"
                        + (f" · {fc.done_calls} calls already done" if fc.done_calls else "") + "\n")
@@ -188,6 +188,9 @@ class BaselineScreen(Screen[None]):
         self.make_plan()
 
     def action_start(self) -> None:
+        if self.mode == "results":
+            self._open_highlighted()  # any conversation one key away, wherever the focus is
+            return
         if self.mode != "plan":
             return
         self.mode = "starting"
@@ -202,6 +205,8 @@ class BaselineScreen(Screen[None]):
 
         try:
             prep = prepare(self.project, fresh=self.fresh, smoke=self.smoke, settings=self.settings, new_if_changed=True)
+            # a resumed run's old progress says "running" or "done": the screen must not read it as the new child's
+            runs.write_json_atomic(prep.run_dir / runs.PROGRESS, {"state": "starting"}, durable=False)
             spawn_detached(self.project.root, prep.run_dir)
         except (BaselineError, OSError) as exc:
             self.app.call_from_thread(self._show_error, str(exc))
@@ -226,7 +231,7 @@ class BaselineScreen(Screen[None]):
         holder = runs.read_lock(self.run_dir)
         alive = runs.lock_is_live(holder)
         self._waited += 1
-        if not isinstance(progress, dict):
+        if not isinstance(progress, dict) or progress.get("state") == "starting":
             self._main(Text("waiting for the run to start…" if self._waited < 40 else
                             f"the run has not started; see {self.run_dir / 'log.txt'}", style="dim"))
             if self._waited >= 40 and not alive:
@@ -316,7 +321,7 @@ class BaselineScreen(Screen[None]):
             cats.add_column(col)
         for c in s.get("categories") or []:
             cats.add_row(Text(clean_line(str(c.get("name")))), f"{c['mean_score']:.2f}" if c.get("mean_score") is not None else "–",
-                         bar(c.get("mean_score")), str(c.get("n", "")))
+                         bar(c.get("mean_score"), BAR if self.app.size.width >= 110 else 10), str(c.get("n", "")))
         gates = Table(title="Safety gates", box=None, title_justify="left", pad_edge=False)
         for col in ("gate", "assessable", "failures", "status"):
             gates.add_column(col)
@@ -342,7 +347,8 @@ class BaselineScreen(Screen[None]):
         for e in ex[:12]:
             tail.append(clean_line(f"  {e.get('id')}: {e.get('kind')} — {e.get('detail', '')}")[:150] + "\n")
         tail.append(f"\ncalls {s.get('calls', 0)} this session · cost {money(s.get('cost'))}\n")
-        tail.append("\nTab: conversations (Enter opens one) · d record the decision · Esc back", style="dim")
+        tail.append("\nEnter opens the highlighted conversation · Tab moves to the list (↑↓ to choose) · "
+                    "d record the decision · Esc back", style="dim")
         return Group(head, Text(""), cats, Text(""), gates, Text(""), crit, Text(""), judges, tail)
 
     def _fill_conversations(self) -> None:
@@ -370,7 +376,15 @@ class BaselineScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#conversations")
     def open_conversation(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
         cid = str(event.option.id or "")[5:]
+        self.app.push_screen(TranscriptScreen(self.run_dir, cid))
+
+    def _open_highlighted(self) -> None:
+        ol = self.query_one("#conversations", OptionList)
+        if ol.highlighted is None or ol.option_count == 0:
+            return
+        cid = str(ol.get_option_at_index(ol.highlighted).id or "")[5:]
         self.app.push_screen(TranscriptScreen(self.run_dir, cid))
 
     def action_switch_focus(self) -> None:
@@ -390,6 +404,7 @@ class BaselineScreen(Screen[None]):
         if answer is None:
             return
         error = self.app.record_decision(*answer)
+        self.query_one("#main-scroll").focus()
         if error:
             self.app.notify(error, title="Decision not recorded", severity="error", markup=False)
         else:
@@ -401,7 +416,37 @@ class BaselineScreen(Screen[None]):
             self._poller = None
         if self.mode == "running":
             self.app.notify("the baseline goes on in the background; F5 shows it again", markup=False)
+        if self.mode == "results" and self._undecided():
+            from .screens import Choice
+
+            def chosen(answer: str | None) -> None:
+                if answer == "decide":
+                    self.action_decide()
+                else:
+                    self.dismiss(None)
+
+            self.app.push_screen(Choice("No go / no-go decision is recorded for this baseline yet.",
+                                        [("decide", "Decide now", "d"), ("later", "Later", "l")],
+                                        "A person decides: proceed, prompt-engineer first, or stop (ftd decide works "
+                                        "too)."), chosen)
+            return
         self.dismiss(None)
+
+    def _undecided(self) -> bool:
+        """A finished full run whose report has no decision yet."""
+        s = self.summary or {}
+        if (s.get("settings") or {}).get("smoke") or not s.get("assessed"):
+            return False
+        from ..core.markdown import parse_markdown
+
+        try:
+            doc = parse_markdown((self.project.root / "base-model-eval-results.md").read_text(encoding="utf-8"))
+        except OSError:
+            return False
+        fm = doc.front_matter.data if doc.front_matter is not None else None
+        if not isinstance(fm, dict) or (fm.get("run") or {}).get("id") != (self.run_dir.name if self.run_dir else None):
+            return False
+        return fm.get("decision") in (None, {}, "")
 
 
 class TranscriptScreen(ModalScreen[None]):

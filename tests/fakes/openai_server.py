@@ -34,6 +34,8 @@ def _count(messages: list) -> int:
 
 
 class FakeOpenAI:
+    """Also answers Ollama's /api/chat (non-streaming), for the ollama_chat/ route."""
+
     def __init__(self, default_text: str = "ok"):
         self.default_text = default_text
         self.responder = None
@@ -106,6 +108,12 @@ class FakeOpenAI:
                     return
                 text = entry.get("text", fake.default_text)
                 prompt_tokens = entry.get("prompt_tokens", _count(body.get("messages", [])))
+                if self.path.rstrip("/").endswith("/api/chat"):  # Ollama's own chat endpoint (ollama_chat/)
+                    self._json(200, {"model": body.get("model"), "created_at": "2026-11-25T00:00:00Z",
+                                     "message": {"role": "assistant", "content": text}, "done": True,
+                                     "done_reason": "length" if entry.get("finish_reason") == "length" else "stop",
+                                     "prompt_eval_count": prompt_tokens, "eval_count": len(text.split())})
+                    return
                 usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
                          "total_tokens": prompt_tokens + len(text.split())}
                 if body.get("stream"):

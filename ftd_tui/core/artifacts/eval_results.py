@@ -27,6 +27,7 @@ class Decision(BaseModel):
     # hand-written reports often say `date:`; reading it spares a pointless error
     decided_at: dt.date | dt.datetime | str = Field(validation_alias=AliasChoices("decided_at", "date"))
     rationale: str = Field(min_length=1)
+    run: str | None = None  # the run the person decided on (written by ftd decide / the app)
 
 
 class EvalResults(BaseModel):
@@ -65,5 +66,11 @@ def check_eval_results(doc: MarkdownDoc, file: str, current_inputs_hash: str | N
         ok, errs = schema_errors(Decision, decision, where, "EVR004", ("decision",))
         diags.extend(errs)
         if ok is not None:
-            facts["decision"] = ok.decision
+            if ok.run is not None and isinstance(run, dict) and ok.run != run.get("id"):
+                facts["stale_decision"] = ok.run
+                diags.append(where.diag("EVR005", ("decision", "run"),
+                                        f"the decision was made on run {show(ok.run)}, but the report now shows run "
+                                        f"{show(run.get('id'))}", "read the new results and decide again"))
+            else:
+                facts["decision"] = ok.decision
     return facts, diags
