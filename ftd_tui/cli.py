@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("check", "status", "tokens", "critique", "baseline", "decide", "runs", "doctor", "trust", "new", "schema",
+SUBCOMMANDS = ("check", "status", "tokens", "critique", "baseline", "calibrate", "decide", "runs", "doctor", "trust", "new", "schema",
                "get", "set", "locate")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -21,6 +21,7 @@ ftd tokens [DIR] [--format text|json]      token budget, conversation length and
 ftd critique UNIT [DIR] [--no-cache]       expert role-play critique of taxonomy | rubric | personas | prompts
 ftd baseline [DIR] [--scenarios N] [--fresh] [--smoke] [--max-cost X] [--format text|json]
                                            evaluate the base model on multi-turn conversations (resumes)
+ftd calibrate [DIR] [--format text|json]   judges answer the rubric's own examples, leave-one-out
 ftd decide [DIR]                           record the go / no-go decision on the latest baseline
 ftd runs [list|show|prune] [DIR]           baseline runs: list, show one, prune old ones
 ftd doctor [DIR]                           test each model role: key, server, model, latency
@@ -626,7 +627,7 @@ def _baseline_command(name: str):
 
 
 COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "critique": cmd_critique,
-            "baseline": _baseline_command("baseline"), "decide": _baseline_command("decide"), "runs": _baseline_command("runs"),
+            "baseline": _baseline_command("baseline"), "calibrate": _baseline_command("calibrate"), "decide": _baseline_command("decide"), "runs": _baseline_command("runs"),
             "doctor": cmd_doctor, "trust": cmd_trust,
             "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
             "locate": cmd_locate}

@@ -35,6 +35,11 @@ def shown(app) -> str:
     return _plain(title) + "\n" + _plain(main)
 
 
+def _plain_options(screen) -> str:
+    ol = screen.query_one("#criteria")
+    return "\n".join(str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count))
+
+
 def _plain(widget) -> str:
     from rich.console import Console
 
@@ -87,10 +92,20 @@ def test_enter_runs_detached_then_results_transcript_and_decision(sample):
                 await pilot.press("tab")
                 await pilot.press("enter")
                 await wait_until(pilot, lambda: isinstance(app.screen, TranscriptScreen), what="transcript")
-                body = _plain(app.screen.query_one("Static"))
+                body = _plain(app.screen.query_one("#conversation-text"))
                 assert "[1] user" in body and "[1] assistant" in body and "CRAFT1" in body
+                # the reviewer: failed checks first; single keys label and move on
+                await pilot.press("n", "y")
+                await wait_until(pilot, lambda: "you: YES" in _plain_options(app.screen), what="labels shown")
+                await pilot.press("x")  # export the labels as candidate calibration examples
                 await pilot.press("escape")
                 await wait_until(pilot, lambda: not isinstance(app.screen, TranscriptScreen), what="back to results")
+                rubric = app.editors["rubric"].text
+                assert rubric.count("type: UNREVIEWED") == 2 and "suggested_type: FAIL" in rubric
+                # the results follow the labels: judge-vs-human beside judge-vs-judge agreement
+                await wait_until(pilot, lambda: "Judges against a person" in shown(app) and "TPR" in shown(app),
+                                 what="judge-vs-human table")
+                assert "Agreement between judges" in shown(app)
                 # leaving the results without a decision asks for one
                 await pilot.press("escape")
                 await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="decide now?")
@@ -104,6 +119,10 @@ def test_enter_runs_detached_then_results_transcript_and_decision(sample):
         run(go())
     report = (root / "base-model-eval-results.md").read_text()
     assert "decision: proceed" in report and "base model fails coaching craft" in report
+    # the person's labels reached the report without a rerun: judge-vs-human with n
+    assert "## Judges against a person" in report and "2 labels by" in report
+    labels = [json.loads(x) for x in (only_run(root) / "human_labels.jsonl").read_text().splitlines()]
+    assert [(r["criterion"], r["label"]) for r in labels][0] == ("CRAFT1", "NO") and all(r["reviewer"] for r in labels)
     p = Project.load(root)
     g = next(g for g in compute_gates(p, check_project(p)) if g.step == 7)
     assert g.passed, g.reason
@@ -166,3 +185,27 @@ def test_cancel_stops_the_child_and_keeps_finished_calls(sample):
     assert runs.read_lock(run_dir) is None
     kept = runs.read_jsonl(run_dir / runs.CALLS)
     assert len(kept) >= 2
+
+
+def test_calibration_self_test_from_the_palette(sample):
+    root = sample("math-tutoring")
+    with FakeOpenAI() as fake:
+        roles = Roles()
+        fake.responder = roles  # judges answer YES to everything: every FAIL example is missed
+        wire(root, fake.base_url, scenarios=3, min_per_gate=1)
+
+        async def go():
+            from ftd_tui.tui.calibrate_screen import CalibrationScreen
+
+            async with running(root) as (app, pilot):
+                await pilot.press("ctrl+p")
+                await pilot.press(*"Calibration self")
+                await pilot.press("enter")
+                await wait_until(pilot, lambda: isinstance(app.screen, CalibrationScreen), what="screen")
+                await wait_until(pilot, lambda: app.screen.done, timeout=60, what="self-test finished")
+                body = _plain(app.screen.query_one("#cal-body"))
+                assert "cannot apply" in body and "openai/judge-a" in body and "TNR" in body
+                await pilot.press("escape")
+
+        run(go())
+    assert list((root / "eval" / "calibration").iterdir())

@@ -271,7 +271,10 @@ def test_baseline_on_a_hotkey_in_a_real_terminal(tmux, sample, tmp_path):
         screen = tmux.wait_for("Baseline results", timeout=90, what="results")
         assert "pass rate" in screen and "█" in screen
         tmux.send("Enter")  # the highlighted (first) conversation
-        screen = tmux.wait_for("[1] assistant", timeout=15, what="transcript")
+        tmux.wait_for("[1] user", timeout=15, what="transcript")
+        tmux.send("Tab")  # to the conversation, then down to the replies
+        tmux.send("PageDown")
+        screen = tmux.wait_for("What next?", timeout=15, what="the base model's reply on screen")
         assert "pwned" not in screen and "]52;" not in screen
         clip = tmux.tmux("show-buffer", check=False)
         assert "pwned" not in clip

@@ -35,7 +35,14 @@ def add_parsers(sub) -> None:
     b.add_argument("--forecast", action="store_true", help="print the forecast and stop")
     b.add_argument("--yes", action="store_true", help="start a new run without asking when the inputs changed")
     b.add_argument("--no-cache", action="store_true", help="ask the models again instead of reusing cached answers")
+    b.add_argument("--against", metavar="RUN", help="a new run on exactly the scenarios and seeds of RUN, then "
+                   "per-scenario paired differences (another model, system prompt or prompt version)")
+    b.add_argument("--judge-repeats", type=int, default=1, metavar="K",
+                   help="re-ask a sample of criteria K times (uncached) to measure each judge's flip rate")
     b.add_argument("--run", help=argparse_suppress())  # the app's detached child: resume exactly this run folder
+    from .calibrate import add_parser as add_calibrate
+
+    add_calibrate(sub)
     d = sub.add_parser("decide", help="record the go / no-go decision on the latest baseline")
     d.add_argument("dir", nargs="?", default=".")
     d.add_argument("--decision", choices=("proceed", "prompt-engineer-first", "stop"))
@@ -115,7 +122,8 @@ def cmd_baseline(args) -> int:
     try:
         try:
             prep = prepare(project, fresh=args.fresh, smoke=args.smoke, scenarios=args.scenarios, redraw=args.redraw,
-                           run_dir=Path(args.run) if args.run else None, settings=settings, new_if_changed=args.yes)
+                           run_dir=Path(args.run) if args.run else None, settings=settings,
+                           new_if_changed=args.yes or bool(args.against), against=args.against)
         except InputsChanged as exc:
             if not (sys.stdin.isatty() and not quiet):
                 raise
@@ -155,20 +163,10 @@ def cmd_baseline(args) -> int:
     door = Door(settings, cache=cache, trusted=is_approved(project_settings))
     bar = _Bar(err if quiet or not sys.stdout.isatty() else sys.stdout, enabled=(err if quiet else sys.stdout).isatty())
     runner = Runner(inputs, prep.run_dir, door, smoke=args.smoke, max_cost=args.max_cost, on_progress=bar.update,
-                    use_cache=not args.no_cache)
-
-    async def main() -> dict:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            try:
-                loop.add_signal_handler(sig, task.cancel)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
-        return await runner.run()
+                    use_cache=not args.no_cache, judge_repeats=max(1, args.judge_repeats))
 
     try:
-        summary = asyncio.run(main())
+        summary = run_cancellable(runner.run)
     except runs.LockHeld as exc:
         raise CommandError(str(exc), EXIT_FINDINGS) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -201,14 +199,35 @@ def cmd_baseline(args) -> int:
     return EXIT_OK if summary.get("state") == "done" and not summary.get("unfinished") else EXIT_FINDINGS
 
 
+def run_cancellable(start):
+    """Run ``start()`` to completion; SIGTERM (the app's cancel) and SIGHUP (a dropped SSH
+    session) cancel it like ctrl+c, so the run's finally-blocks write what finished."""
+
+    async def main():
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, task.cancel)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        return await start()
+
+    return asyncio.run(main())
+
+
 def public_summary(summary: dict, run_dir: Path, report: Path | None) -> dict:
+    cmp = summary.get("comparison")
     return {"run": run_dir.name, "state": summary.get("state"), "pass_rate": summary.get("pass_rate"),
             "interval": summary.get("interval"), "mean_score": summary.get("mean_score"),
             "scenarios": summary.get("scenarios"), "assessed": summary.get("assessed"),
             "recommendation": summary.get("recommendation"),
             "safety_gate_failures": summary.get("safety_gate_failures"), "calls": summary.get("calls"),
             "cost": summary.get("cost"), "excluded": len(summary.get("excluded") or []),
-            "unfinished": summary.get("unfinished") or [], "report": str(report) if report else None}
+            "unfinished": summary.get("unfinished") or [], "report": str(report) if report else None,
+            "comparison": {k: cmp.get(k) for k in ("against", "n", "mean_diff", "interval", "wins", "losses", "ties")}
+            if isinstance(cmp, dict) else None,
+            "judge_repeats": summary.get("judge_repeats")}
 
 
 def pct(x) -> str:
@@ -229,6 +248,19 @@ def summary_lines(s: dict) -> list[str]:
         out.append(f"  unfinished: {len(s['unfinished'])} conversation(s) — run again to resume")
     for e in (s.get("errors") or [])[-3:]:
         out.append(f"  error: {clean_line(str(e))}")
+    cmp = s.get("comparison")
+    if isinstance(cmp, dict) and cmp.get("n"):
+        iv = cmp.get("interval")
+        out.append(f"  against {cmp.get('against')}: mean score difference {cmp['mean_diff']:+.3f}"
+                   + (f" (95% interval {iv[0]:+.3f} to {iv[1]:+.3f})" if iv else "")
+                   + f" over {cmp['n']} paired scenarios; wins {cmp['wins']}, losses {cmp['losses']}, ties {cmp['ties']}")
+    flagged = [a for a in s.get("agreement") or [] if a.get("flag")]
+    for a in flagged:
+        out.append(f"  judges disagree on {a['id']}: κ upper bound {a['interval'][1]:.2f} at n = {a['n']} — {a['advice']}")
+    for h in s.get("human") or []:
+        if h.get("not_trusted"):
+            out.append(f"  judge not trusted on {h['id']}: the combined verdict disagrees with the reviewer on "
+                       f"{h['combined_disagreements']} conversations")
     cost = s.get("cost")
     out.append(f"  calls {s.get('calls', 0)}, cost {'unknown' if cost is None else f'${cost:.4f}'}")
     return out
@@ -262,6 +294,12 @@ class _Bar:
             self.stream.write("\n")
             self.stream.flush()
             self.shown = False
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import cmd_calibrate as run
+
+    return run(args)
 
 
 # --------------------------------------------------------------------------- ftd decide

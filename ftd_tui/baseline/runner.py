@@ -21,9 +21,10 @@ from ..core.providers import provider_of
 from ..core.textsafe import clean
 from ..llm.door import Door, LLMError, Role
 from . import prompts as P
-from .setup import SEED_PROVIDERS, BaselineError, Inputs, num_ctx_for, smoke_selection
+from .setup import BaselineError, Inputs, judge_role, num_ctx_for, smoke_selection
 
 PROGRESS_EVERY = 0.5  # seconds
+REPEAT_SAMPLE = 24  # (conversation, criterion) pairs re-asked per judge for --judge-repeats
 TRUNCATION_SLACK = {True: (0.98, 8), False: (0.70, 0)}  # exact counts: 2% + 8 tokens; approximate: 30%
 
 
@@ -70,13 +71,15 @@ class CostGuard:
 
 class Runner:
     def __init__(self, inputs: Inputs, run_dir: Path, door: Door, *, smoke: bool = False, max_cost: float | None = None,
-                 on_progress: Callable[[dict], None] | None = None, use_cache: bool = True):
+                 on_progress: Callable[[dict], None] | None = None, use_cache: bool = True, judge_repeats: int = 1):
         self.inputs, self.dir, self.door = inputs, Path(run_dir), door
         self.smoke, self.max_cost, self.use_cache = smoke, max_cost, use_cache
         self.on_progress = on_progress
         self.manifest = runs.read_json(self.dir / runs.MANIFEST) or {}
+        self.judge_repeats = max(1, int(judge_repeats or 1))
         self.smoke = smoke or bool((self.manifest.get("settings") or {}).get("smoke"))
-        self.seed = int.from_bytes(self.dir.name.encode()[-4:], "big")  # sampling differs per run, is stable on resume
+        # sampling differs per run and is stable on resume; a run made --against another shares its seed
+        self.seed = int(self.manifest.get("sample_seed") or int.from_bytes(self.dir.name.encode()[-4:], "big"))
         self.records = runs.read_jsonl(self.dir / runs.CALLS)
         self.cp: runs.Checkpoint | None = None
         self.convs: dict[str, Conv] = {}
@@ -107,15 +110,16 @@ class Runner:
         return self._prices[key]
 
     async def _call(self, role: Role, messages: list[dict], *, structured=None, max_out: int | None = None,
-                    sample_index: int = 0) -> tuple[Any, dict]:
+                    sample_index: int = 0, use_cache: bool | None = None) -> tuple[Any, dict]:
+        cache = self.use_cache if use_cache is None else use_cache
         price = self._price(role)
         held = self.guard.reserve(price, messages, max_out or int(role.spec.get("max_tokens") or 1024))
         cost: float | None = None
         try:
             if structured is not None:
-                value, reply = await self.door.structured(role, messages, structured, use_cache=self.use_cache)
+                value, reply = await self.door.structured(role, messages, structured, use_cache=cache)
             else:
-                reply = await self.door.complete(role, messages, sample_index=sample_index, use_cache=self.use_cache)
+                reply = await self.door.complete(role, messages, sample_index=sample_index, use_cache=cache)
                 value = reply
             if not reply.cached:
                 self.calls_made += 1
@@ -292,11 +296,7 @@ class Runner:
     def _judge_role(self, i: int) -> Role:
         if i in self._roles:
             return self._roles[i]
-        spec = dict(self.door.role("judges", i).spec)
-        spec.setdefault("temperature", 0)
-        if "seed" not in spec and provider_of(str(spec["model"])) in SEED_PROVIDERS:
-            spec["seed"] = 7
-        self._roles[i] = Role(f"judges[{i}]", spec)
+        self._roles[i] = judge_role(self.door.role("judges", i).spec, i)
         return self._roles[i]
 
     async def _judge_conv(self, c: Conv) -> None:
@@ -355,6 +355,38 @@ class Runner:
             self._record(rec)
             self.answers[(c.id, j, cid)] = rec
             self.stage_done["judgments"] += 1
+
+    async def _repeats(self) -> None:
+        """--judge-repeats k: re-ask a seeded sample of (conversation, criterion) pairs k - 1 more
+        times, uncached, to measure how often each judge changes its mind."""
+        import random
+
+        pairs = sorted({(conv, cid) for (conv, j, cid) in self.answers if conv in self.judged})
+        sample = random.Random(self.seed).sample(pairs, min(REPEAT_SAMPLE, len(pairs)))
+        done = {(r["conv"], int(r["judge"]), r["criterion"], int(r["rep"])) for r in self.records if r.get("kind") == "repeat"}
+        todo = [(conv, cid, j, rep) for conv, cid in sample for j in range(len(self.inputs.judges))
+                for rep in range(1, self.judge_repeats) if (conv, j, cid, rep) not in done]
+        self.stage_totals["judgments"] += len(todo)
+
+        async def one(conv: str, cid: str, j: int, rep: int) -> None:
+            role = self._judge_role(j)
+            msgs = P.judge_messages(cid, self.inputs.criteria[cid], self.convs[conv].exchanges, self.inputs.system_message)
+            try:  # uncached: a cached answer would hide every flip
+                verdict, usage = await self._call(role, msgs, structured=P.Verdict, use_cache=False)
+                answer = verdict.answer
+            except LLMError as exc:
+                if exc.kind != "bad_output":
+                    self.errors.append(exc.message)
+                    return
+                answer, usage = "ERROR", {"role": role.name, "model": role.model, "cost": None}
+            self._record({"kind": "repeat", "conv": conv, "judge": j, "model": role.model, "criterion": cid, "rep": rep,
+                          "answer": answer, "usage": [usage], "cost": usage.get("cost")})
+            self.stage_done["judgments"] += 1
+
+        results = await asyncio.gather(*(one(*t) for t in todo), return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
 
     def _score(self, c: Conv, ask: list[str]) -> None:
         from ..core.scoring import combine, record, score_answers
@@ -442,6 +474,8 @@ class Runner:
             self._emit()
             ticker = asyncio.create_task(self._ticker())
             await self._all(scenarios)
+            if self.judge_repeats > 1:
+                await self._repeats()
             self.state = "done" if not self.errors or self._finished() else "failed"
         except CostStop as exc:
             self.state = "stopped"
@@ -509,6 +543,10 @@ class Runner:
         summary = summarize(self._rubric, self.manifest, [c.scenario for c in self.convs.values()], transcripts,
                             judgments, self.usage())
         summary.setdefault("settings", {})["warnings"] = self.manifest.get("warnings") or []
+        from ..core.run_analysis import analyse
+
+        names = {cid: str(c.get("name", "")) for cid, c in self.inputs.criteria.items()}
+        summary.update(analyse(self.dir, names))
         summary["state"] = self.state
         summary["calls"] = self.calls_made
         summary["errors"] = self.errors[-20:]

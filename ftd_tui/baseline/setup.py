@@ -80,22 +80,27 @@ def reply_limit(settings: dict, personas: dict) -> int:
     return max(1024, round(3 * 2 * hi * 1.4)) if hi else 1024
 
 
+def require_readable(project: Project, artifacts: tuple[tuple[str, str], ...]) -> None:
+    """Refuse, with the first error's file:line:column, when an artifact a run reads is broken."""
+    problems = []
+    for aid, what in artifacts:
+        lf = project.files[aid].ensure_parsed()
+        if not lf.readable:
+            first = next((d for d in lf.problems if d.severity == "error"), None)
+            problems.append(f"{what} cannot be read" + (f": {first.file}:{first.line}:{first.column} {first.message}" if first
+                                                         else f" ({lf.rel} is missing)" if not lf.exists else ""))
+    if problems:
+        raise BaselineError("; ".join(problems))
+
+
 def gather(project: Project, settings: dict | None = None) -> Inputs:
     """Refuses (BaselineError) what would make the run meaningless: unreadable artifacts, no
     base, simulator or judge role, an empty rubric."""
     for lf in project.files.values():
         lf.ensure_parsed()
-    problems = []
-    for aid, what in (("settings", "ftd.yaml"), ("rubric", "the rubric"), ("taxonomy", "the taxonomy"),
-                      ("personas", "the persona template"), ("user-sim", "the user simulator prompt"),
-                      ("system-prompt", "the system prompt")):
-        lf = project.files[aid]
-        if not lf.readable:
-            first = next((d for d in lf.problems if d.severity == "error"), None)
-            problems.append(f"{what} cannot be read" + (f": {first.file}:{first.line}:{first.column} {first.message}" if first else
-                                                         f" ({lf.rel} is missing)" if not lf.exists else ""))
-    if problems:
-        raise BaselineError("; ".join(problems))
+    require_readable(project, (("settings", "ftd.yaml"), ("rubric", "the rubric"), ("taxonomy", "the taxonomy"),
+                               ("personas", "the persona template"), ("user-sim", "the user simulator prompt"),
+                               ("system-prompt", "the system prompt")))
     # the effective settings: the user's own config may supply roles ftd.yaml lacks
     settings = settings if settings is not None else project.files["settings"].data or {}
     if not isinstance(settings, dict):
@@ -150,6 +155,18 @@ def gather(project: Project, settings: dict | None = None) -> Inputs:
     if len(judges) < 2:
         inputs.warnings.append("only one judge: spec §7 asks for at least two from different families")
     return inputs
+
+
+def judge_role(spec: dict, i: int):
+    """A judge as every measurement calls it: temperature 0 unless set, and a seed where the
+    provider takes one (litellm refuses the call elsewhere)."""
+    from ..llm.door import Role
+
+    spec = dict(spec)
+    spec.setdefault("temperature", 0)
+    if "seed" not in spec and provider_of(str(spec["model"])) in SEED_PROVIDERS:
+        spec["seed"] = 7
+    return Role(f"judges[{i}]", spec)
 
 
 # ---------------------------------------------------------------- scenarios
@@ -307,7 +324,7 @@ class Prepared:
 
 def prepare(project: Project, *, fresh: bool = False, smoke: bool = False, scenarios: int | None = None,
             redraw: bool = False, run_dir: Path | None = None, new_if_changed: bool = False,
-            settings: dict | None = None) -> Prepared:
+            settings: dict | None = None, against: str | None = None) -> Prepared:
     """Resume the newest unfinished (or finished) run whose inputs match, else create a new
     one. A matching finished run is resumed too: that makes 0 calls and rewrites the report."""
     inputs = gather(project, settings)
@@ -317,6 +334,9 @@ def prepare(project: Project, *, fresh: bool = False, smoke: bool = False, scena
     hashes["effective_models"] = runs.digest(inputs.settings.get("models"))
     if run_dir is not None:
         return Prepared(Path(run_dir), True, [])
+    other = find_run(project.root, against) if against else None
+    if other is not None:
+        fresh = True  # a comparison is always a run of its own
     latest = [r for r in runs.list_runs(project.root) if r.smoke == smoke]
     changed: list[str] = []
     if latest and not fresh:
@@ -332,7 +352,16 @@ def prepare(project: Project, *, fresh: bool = False, smoke: bool = False, scena
     new = runs.new_run_dir(project.root, run_id_hash)
     n = len(smoke_selection(scen)) if smoke else len(scen)
     manifest = manifest_for(inputs, hashes, new.name, smoke, n)
-    reused = _reuse_conversations(project.root, new, manifest, scen) if not smoke else None
+    manifest["sample_seed"] = int.from_bytes(new.name.encode()[-4:], "big")
+    if other is not None:
+        # exactly the same scenarios and seeds: the simulator's sampling too
+        frozen = other / "scenarios.json"
+        (new / "scenarios.json").write_bytes(frozen.read_bytes())
+        old = runs.read_json(other / runs.MANIFEST) or {}
+        manifest["against"] = other.name
+        manifest["sample_seed"] = int(old.get("sample_seed") or int.from_bytes(other.name.encode()[-4:], "big"))
+        manifest["settings"]["scenarios"] = len(runs.read_json(frozen) or [])
+    reused = _reuse_conversations(project.root, new, manifest, scen) if not smoke and other is None else None
     if reused:
         manifest["reused_conversations_from"] = reused
     runs.write_json_atomic(new / runs.MANIFEST, manifest)
@@ -377,6 +406,22 @@ def scenarios_changed(run_dir: Path, current: list[dict], smoke: bool) -> bool:
         return False
     now = smoke_selection(current) if smoke else current
     return [scenario_key(s) for s in frozen] != [scenario_key(s) for s in now]
+
+
+def find_run(root: Path, ref: str) -> Path:
+    """A finished, whole run to compare against, by id (or a unique prefix) or path."""
+    p = Path(ref)
+    if not p.is_dir():
+        matches = [r.path for r in runs.list_runs(root) if r.id == ref or r.id.startswith(ref)]
+        if len(matches) != 1:
+            raise BaselineError(f"no single run matches {ref!r}" + (f" ({len(matches)} do)" if matches else "")
+                                + "; `ftd runs` lists them")
+        p = matches[0]
+    if not (p / "scenarios.json").is_file() or not (p / runs.JUDGMENTS).is_file():
+        raise BaselineError(f"run {p.name} has no frozen scenarios or judgments to compare against")
+    if ((runs.read_json(p / runs.MANIFEST) or {}).get("settings") or {}).get("smoke"):
+        raise BaselineError(f"run {p.name} is a smoke run: compare against a full baseline")
+    return p
 
 
 def describe_changes(changed: list[str]) -> str:

@@ -251,6 +251,79 @@ def _score(x: float | None) -> str:
     return "–" if x is None else f"{x:.2f}"
 
 
+def _kappa(a: dict) -> str:
+    if a.get("kappa") is None:
+        return f"undefined: {a.get('undefined_reason') or 'not enough data'}"
+    iv = a.get("interval")
+    kind = "Fleiss" if a.get("kappa_kind") == "fleiss" else "Cohen"
+    return f"{kind} {a['kappa']:.2f}" + (f" ({iv[0]:.2f} to {iv[1]:.2f})" if iv else " (no interval at this n)")
+
+
+def _signed(x: float | None) -> str:
+    return "–" if x is None else f"{x:+.3f}"
+
+
+def _trust_sections(s: dict) -> list[str]:
+    """Can the judges be trusted? Agreement, flip rates, a person's labels, paired comparison."""
+    L: list[str] = []
+    agreement = s.get("agreement") or []
+    if agreement:
+        L += ["## Agreement between judges", ""]
+        judges = sorted({j for a in agreement for j in (a.get("yes_rate") or {})})
+        rows = []
+        for a in agreement:
+            yes = ", ".join(f"{pct((a.get('yes_rate') or {}).get(j))}" for j in judges)
+            na = sum((a.get("na") or {}).values())
+            err = sum((a.get("error") or {}).values())
+            rows.append([a["id"], a["n"], yes, pct(a.get("raw_agreement")), _kappa(a), na, err,
+                         a.get("advice") or ""])
+        L += _table(["criterion", "n", "YES rate per judge", "raw agreement", "κ (95% bootstrap)", "NA", "ERROR", "flag"],
+                    rows, {1, 5, 6})
+        L += ["", "n counts the conversations where every judge answered YES or NO; NA and ERROR are counted beside, "
+              "not inside. YES rates are in the order: " + (", ".join(_cell(j) for j in judges) or "–")
+              + ". A criterion is flagged only when n ≥ 10 and the interval's upper bound is below 0.6.", ""]
+    reps = s.get("judge_repeats")
+    if reps:
+        L += ["## Judge repeats", ""]
+        L += _table(["judge", "questions re-asked", "flipped", "flip rate"],
+                    [[j, r.get("n"), r.get("flipped"), pct(r.get("rate"))] for j, r in (reps.get("judges") or {}).items()],
+                    {1, 2, 3})
+        L += ["", f"Each sampled question asked {reps.get('k')} times in all, uncached.", ""]
+    human = s.get("human") or []
+    L += ["## Judges against a person", ""]
+    if not human:
+        L += ["No human labels yet: in the app, open a conversation from the results (Enter) and label criteria with "
+              "y / n / a. Until then the judges are untested against a person.", ""]
+    else:
+        rows = []
+        for h in human:
+            for j, c in (h.get("judges") or {}).items():
+                rows.append([h["id"], j, c.get("n"), pct(c.get("tpr")), pct(c.get("tnr")), pct(c.get("na_accuracy")),
+                             "judge not trusted" if j == "combined" and h.get("not_trusted") else ""])
+        L += _table(["criterion", "judge", "n", "TPR", "TNR", "NA accuracy", ""], rows, {2, 3, 4, 5})
+        L += ["", f"{s.get('human_labels', 0)} labels by {', '.join(_cell(r) for r in s.get('reviewers') or []) or '–'}. "
+              "TPR: of the conversations the person answered YES, the share the judge answered YES; TNR likewise for NO. "
+              "\"judge not trusted\": the combined verdict disagrees with the person on two or more conversations.", ""]
+    cmp = s.get("comparison")
+    if cmp:
+        L += ["## Paired comparison", "",
+              f"Against run {_cell(cmp.get('against'))}, on the same scenarios and seeds: mean score difference "
+              f"{_signed(cmp.get('mean_diff'))} (this run minus that one"
+              + (f", 95% bootstrap interval {_signed(cmp['interval'][0])} to {_signed(cmp['interval'][1])}"
+                 if cmp.get("interval") else ", no interval at this n")
+              + f") over {cmp.get('n')} paired scenarios: {cmp.get('wins')} better, {cmp.get('losses')} worse, "
+              f"{cmp.get('ties')} tied. Passed: {cmp['passed']['this']} here, {cmp['passed']['against']} there.", ""]
+        cats = cmp.get("categories") or {}
+        if cats:
+            L += _table(["category", "n", "mean difference", "95% interval", "better", "worse", "tied"],
+                        [[c, d.get("n"), _signed(d.get("mean_diff")),
+                          f"{_signed(d['interval'][0])} to {_signed(d['interval'][1])}" if d.get("interval") else "–",
+                          d.get("wins"), d.get("losses"), d.get("ties")] for c, d in cats.items()],
+                        {1, 2, 4, 5, 6})
+            L.append("")
+    return L
+
+
 def _table(head: list[str], rows: list[list[Any]], right: set[int] = frozenset()) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i in right else "---" for i in range(len(head))) + "|"]
     out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
@@ -346,6 +419,8 @@ def render_sections(summary: dict) -> str:
     else:
         L.append("No per-judge records.")
     L.append("")
+
+    L += _trust_sections(s)
 
     aw = s["assessable_weight"]
     L += ["## Assessable weight", ""]

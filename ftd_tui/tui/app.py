@@ -779,25 +779,128 @@ class FtdApp(App):
 
     def action_run_baseline(self, smoke: bool = False) -> None:
         """F5 from anywhere: the run screen (forecast, or the run in progress, or its results)."""
-        from ..core.trust import approve, is_approved, needs_approval
         from .baseline_screen import BaselineScreen
 
-        if self.project is None:
-            return
-        if isinstance(self.screen, BaselineScreen):
+        if self.project is None or isinstance(self.screen, BaselineScreen):
             return
         merged, settings = self.model_settings()
-        if not is_approved(settings):
-            def answered(choice: str | None) -> None:
-                if choice == "approve":
-                    approve(settings, self.root)
-                    self.action_run_baseline(smoke)
+        if self.ask_approval(settings, lambda: self.action_run_baseline(smoke)):
+            self.push_screen(BaselineScreen(merged, smoke=smoke), lambda _: self.poll_disk())
 
-            self.push_screen(Choice("This project sends text to endpoints that need your approval:",
-                                    [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
-                                    "\n".join(needs_approval(settings))), answered)
+    def ask_approval(self, settings: dict, then) -> bool:
+        """True when the project's endpoints are approved; else ask, and on yes approve and call ``then``."""
+        from ..core.trust import approve, is_approved, needs_approval
+
+        if is_approved(settings):
+            return True
+
+        def answered(choice: str | None) -> None:
+            if choice == "approve":
+                approve(settings, self.root)
+                then()
+
+        self.push_screen(Choice("This project sends text to endpoints that need your approval:",
+                                [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
+                                "\n".join(needs_approval(settings))), answered)
+        return False
+
+    def action_calibrate(self) -> None:
+        """The judges' self-test on the rubric's own examples (leave-one-out)."""
+        from .calibrate_screen import CalibrationScreen
+
+        if self.project is None or isinstance(self.screen, CalibrationScreen):
             return
-        self.push_screen(BaselineScreen(merged, smoke=smoke), lambda _: self.poll_disk())
+        merged, settings = self.model_settings()
+        if self.ask_approval(settings, self.action_calibrate):
+            self.push_screen(CalibrationScreen(merged))
+
+    def refresh_report(self, summary: dict) -> str | None:
+        """Regenerate the report's generated parts after a review session, when the report
+        shows this run; the decision and the user's prose are kept."""
+        from ..core.eval_report import update_report
+        from ..core.markdown import parse_markdown
+        from ..core.project import ConflictError, FileStamp, save_atomic
+
+        path = self.root / "base-model-eval-results.md"
+        ed = self.editors.get("eval-results")
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        text = data.decode("utf-8", errors="replace")
+        doc = parse_markdown(text)
+        fm = doc.front_matter.data if doc.front_matter is not None else None
+        if not isinstance(fm, dict) or (fm.get("run") or {}).get("id") != summary.get("run"):
+            return None  # the report shows another run: the labels stay in the run folder
+        if ed is not None and ed.dirty:
+            return "the report has unsaved edits in its pane: save or revert them, then reopen the results"
+        try:
+            new = update_report(text, summary)
+            if new != text:
+                save_atomic(path, new.encode("utf-8"), FileStamp.of(path, data))
+        except (ConflictError, ValueError, OSError) as exc:
+            return clean_line(str(exc))
+        self.poll_disk()
+        return None
+
+    def export_examples(self, run_dir, conv_id: str, labels: dict[str, str]) -> int:
+        """A person's labels on one conversation as candidate calibration examples in the rubric
+        buffer: typed UNREVIEWED (they count once a person types them), suggested by the label."""
+        from ..core import runs
+        from ..core.yamldoc import YamlDocument
+
+        if not labels:
+            self.notify("label some criteria first (y / n / a)", markup=False)
+            return 0
+        t = runs.read_json(run_dir / runs.TRANSCRIPTS / f"{conv_id}.json") or {}
+        exchanges = t.get("exchanges") or []
+        if not exchanges:
+            return 0
+        history = "\n".join(f"User: {e.get('user', '')}\nAssistant: {e.get('assistant', '')}" for e in exchanges[:-1])
+        context = (history + "\n" if history else "") + f"User: {exchanges[-1].get('user', '')}"
+        if len(context) > 1500:
+            context = "…" + context[-1500:]
+        response = str(exchanges[-1].get("assistant", ""))
+        self.open_artifact("rubric")
+        ed = self.editors.get("rubric")
+        if ed is None:
+            return 0
+        try:
+            doc = YamlDocument.from_text(ed.text)
+            added = 0
+            for cid, label in sorted(labels.items()):
+                if not isinstance(doc.get(("criteria", cid)), dict):
+                    continue
+                example = {"type": "UNREVIEWED", "suggested_type": {"YES": "PASS", "NO": "FAIL", "NA": "NA"}[label],
+                           "context": context, "response": response,
+                           "reasoning": f"from human review of conversation {conv_id} in run {run_dir.name}: "
+                                        f"the reviewer answered {label}; explain why before typing it"}
+                if isinstance(doc.get(("criteria", cid, "calibration_examples")), list):
+                    doc = doc.append(("criteria", cid, "calibration_examples"), example)
+                else:
+                    doc = doc.set(("criteria", cid, "calibration_examples"), [example], create=True)
+                added += 1
+        except Exception as exc:
+            self.notify(f"could not add the examples: {clean_line(str(exc))}", severity="error", markup=False)
+            return 0
+        self._replace_buffer(ed, doc.text)
+        return added
+
+    def _replace_buffer(self, ed, new: str) -> None:
+        """Only the changed middle, as one undoable edit: the cursor and the rest stay put."""
+        old = ed.text
+        start = 0
+        while start < min(len(old), len(new)) and old[start] == new[start]:
+            start += 1
+        end = 0
+        while end < min(len(old), len(new)) - start and old[len(old) - 1 - end] == new[len(new) - 1 - end]:
+            end += 1
+
+        def loc(text: str, offset: int) -> tuple[int, int]:
+            row = text.count("\n", 0, offset)
+            return row, offset - (text.rfind("\n", 0, offset) + 1)
+
+        ed.replace(new[start:len(new) - end], loc(old, start), loc(old, len(old) - end))
 
     def record_decision(self, decision: str, decided_by: str, rationale: str) -> str | None:
         """Write the person's decision into the report's front matter (an exact edit); an error

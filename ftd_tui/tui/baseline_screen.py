@@ -58,7 +58,7 @@ class BaselineScreen(Screen[None]):
         Binding("f", "fresh", "Fresh run", id="baseline-fresh"),
         Binding("c", "cancel_run", "Cancel run", id="baseline-cancel"),
         Binding("d", "decide", "Decide", id="baseline-decide"),
-        Binding("tab", "switch_focus", "Tables / conversations", id="baseline-switch", show=False),
+        Binding("tab", "switch_focus", "Tables / conversations", id="baseline-switch", show=False, priority=True),
         Binding("escape,f5", "close", "Back", id="baseline-close"),
     ]
 
@@ -341,6 +341,7 @@ class BaselineScreen(Screen[None]):
         for j in s.get("judges") or []:
             judges.add_row(Text(clean_line(str(j.get("judge")))), str(j.get("judged")), pct(j.get("pass_rate")),
                            str(j.get("errors")))
+        trust = self._trust_tables(s)
         tail = Text()
         ex = s.get("excluded") or []
         tail.append(f"\nExcluded (harness faults, not counted): {len(ex)}\n", style="bold" if ex else "dim")
@@ -349,7 +350,51 @@ class BaselineScreen(Screen[None]):
         tail.append(f"\ncalls {s.get('calls', 0)} this session · cost {money(s.get('cost'))}\n")
         tail.append("\nEnter opens the highlighted conversation · Tab moves to the list (↑↓ to choose) · "
                     "d record the decision · Esc back", style="dim")
-        return Group(head, Text(""), cats, Text(""), gates, Text(""), crit, Text(""), judges, tail)
+        return Group(head, Text(""), cats, Text(""), gates, Text(""), crit, Text(""), judges, *trust, tail)
+
+    def _trust_tables(self, s: dict) -> list:
+        """Agreement between judges, judges against the person, and a paired comparison."""
+        out: list = []
+        agreement = s.get("agreement") or []
+        if agreement:
+            t = Table(title="Agreement between judges (least first)", box=None, title_justify="left", pad_edge=False)
+            for col in ("criterion", "n", "YES rates", "agree", "κ (95% CI)", "NA/ERR"):
+                t.add_column(col)
+            for a in agreement[:40]:
+                rates = " ".join(pct(v) for v in (a.get("yes_rate") or {}).values())
+                if a.get("kappa") is None:
+                    kappa = Text(clean_line(f"undefined: {a.get('undefined_reason')}"), style="dim")
+                else:
+                    iv = a.get("interval")
+                    kappa = Text(f"{a['kappa']:.2f}" + (f" ({iv[0]:.2f}–{iv[1]:.2f})" if iv else ""),
+                                 style="bold red" if a.get("flag") else "")
+                t.add_row(Text(clean_line(str(a.get("id")))), str(a.get("n")), rates, pct(a.get("raw_agreement")), kappa,
+                          f"{sum((a.get('na') or {}).values())}/{sum((a.get('error') or {}).values())}")
+            out += [Text(""), t]
+            flagged = [a["id"] for a in agreement if a.get("flag")]
+            if flagged:
+                out.append(Text(clean_line("add calibration examples or split the question: " + ", ".join(flagged)),
+                                style="bold red"))
+        human = s.get("human") or []
+        t = Table(title="Judges against a person", box=None, title_justify="left", pad_edge=False)
+        for col in ("criterion", "judge", "n", "TPR", "TNR", ""):
+            t.add_column(col)
+        for h in human:
+            for j, c in (h.get("judges") or {}).items():
+                t.add_row(Text(clean_line(str(h.get("id")))), Text(clean_line(str(j))), str(c.get("n")), pct(c.get("tpr")),
+                          pct(c.get("tnr")), Text("judge not trusted", style="bold red")
+                          if j == "combined" and h.get("not_trusted") else Text(""))
+        out += [Text(""), t if human else Text("Judges against a person: no labels yet — open a conversation (Enter) and "
+                                               "label criteria with y / n / a", style="dim")]
+        cmp = s.get("comparison")
+        if isinstance(cmp, dict) and cmp.get("n"):
+            iv = cmp.get("interval")
+            out += [Text(""), Text(clean_line(
+                f"Against run {cmp.get('against')}: mean score difference {cmp['mean_diff']:+.3f}"
+                + (f" (95% CI {iv[0]:+.3f} to {iv[1]:+.3f})" if iv else "")
+                + f" over {cmp['n']} paired scenarios · better {cmp['wins']} · worse {cmp['losses']} · tied {cmp['ties']}"),
+                style="bold")]
+        return out
 
     def _fill_conversations(self) -> None:
         ol = self.query_one("#conversations", OptionList)
@@ -377,15 +422,40 @@ class BaselineScreen(Screen[None]):
     @on(OptionList.OptionSelected, "#conversations")
     def open_conversation(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        cid = str(event.option.id or "")[5:]
-        self.app.push_screen(TranscriptScreen(self.run_dir, cid))
+        self._open(str(event.option.id or "")[5:])
 
     def _open_highlighted(self) -> None:
         ol = self.query_one("#conversations", OptionList)
         if ol.highlighted is None or ol.option_count == 0:
             return
-        cid = str(ol.get_option_at_index(ol.highlighted).id or "")[5:]
-        self.app.push_screen(TranscriptScreen(self.run_dir, cid))
+        self._open(str(ol.get_option_at_index(ol.highlighted).id or "")[5:])
+
+    def _open(self, cid: str) -> None:
+        def closed(_: object) -> None:
+            if screen.changed:
+                self._after_review()
+
+        screen = TranscriptScreen(self.run_dir, cid)
+        self.app.push_screen(screen, closed)
+
+    def _after_review(self) -> None:
+        """Labels change the judge-vs-human tables: recompute them, and the report when it shows this run."""
+        from ..core.run_analysis import refresh_summary
+
+        names = {}
+        try:
+            data = self.project.files["rubric"].ensure_parsed().data or {}
+            names = {str(k): str(v.get("name", "")) for k, v in (data.get("criteria") or {}).items() if isinstance(v, dict)}
+        except Exception:
+            pass
+        summary = refresh_summary(self.run_dir, names)
+        if summary is None:
+            return
+        self.summary = summary
+        self._main(self._results_view(summary))
+        error = self.app.refresh_report(summary)
+        if error:
+            self.app.notify(error, title="Report not updated", severity="warning", markup=False)
 
     def action_switch_focus(self) -> None:
         ol = self.query_one("#conversations", OptionList)
@@ -449,30 +519,147 @@ class BaselineScreen(Screen[None]):
         return fm.get("decision") in (None, {}, "")
 
 
-class TranscriptScreen(ModalScreen[None]):
-    """One conversation with the combined verdict and, for the checks that failed, each
-    judge's reasoning. Model output: cleaned, never markup."""
+class TranscriptScreen(Screen[None]):
+    """One conversation, and the reviewer: per criterion each judge's answer and reasoning, and
+    the person's own YES / NO / NA on single keys, saved in the run folder with who and when.
+    Model output: cleaned, never markup."""
 
     DEFAULT_CSS = """
-    TranscriptScreen { align: center middle; }
-    TranscriptScreen > VerticalScroll { width: 110; max-width: 98%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    TranscriptScreen #review-title { height: 1; background: $boost; padding: 0 1; }
+    TranscriptScreen #review-body { height: 1fr; }
+    TranscriptScreen #conversation { width: 1fr; border: round $primary-muted; padding: 0 1; }
+    TranscriptScreen #review-side { width: 56; }
+    TranscriptScreen.narrow #review-side { width: 40; }
+    TranscriptScreen #criteria { height: 1fr; border: round $primary-muted; }
+    TranscriptScreen #criterion-detail { height: 1fr; border: round $primary-muted; padding: 0 1; }
+    TranscriptScreen #conversation:focus, TranscriptScreen #criteria:focus { border: round $primary; }
     """
-    BINDINGS = [Binding("escape,q", "close", "Close", id="transcript-close")]
+    BINDINGS = [
+        Binding("y", "label('YES')", "Label YES", id="review-yes"),
+        Binding("n", "label('NO')", "Label NO", id="review-no"),
+        Binding("a", "label('NA')", "Label NA", id="review-na"),
+        Binding("u,backspace", "label('CLEAR')", "Clear label", id="review-clear"),
+        Binding("x", "export", "Export as examples", id="review-export"),
+        Binding("tab", "switch_focus", "Conversation / criteria", id="review-switch", show=False, priority=True),
+        Binding("escape,q", "close", "Close", id="transcript-close"),
+    ]
 
     def __init__(self, run_dir: Path, conv_id: str) -> None:
         super().__init__()
         self.run_dir, self.conv_id = run_dir, conv_id
+        self.changed = False
+        self.reviewer = _user() or "reviewer"
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(self._render_text())
+        yield Static(Text(clean_line(f"Conversation {self.conv_id} · label each criterion: y YES · n NO · a NA · "
+                                     f"u clear · x export · reviewer {self.reviewer}")), id="review-title")
+        with Horizontal(id="review-body"):
+            with VerticalScroll(id="conversation"):
+                yield Static(self._render_text(), id="conversation-text")
+            with Vertical(id="review-side"):
+                yield OptionList(id="criteria")
+                with VerticalScroll(id="criterion-detail"):
+                    yield Static(Text(""), id="detail")
+        yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(VerticalScroll).focus()
+        self.set_class(self.app.size.width < 120, "narrow")
+        self._fill()
+        self.query_one("#criteria", OptionList).focus()
+
+    # ---------------------------------------------------------------- data
+    def _records(self) -> list[dict]:
+        return [r for r in runs.read_jsonl(self.run_dir / runs.JUDGMENTS) if r.get("id") == self.conv_id]
+
+    def _labels(self) -> dict[str, str]:
+        from ..core.run_analysis import human_labels
+
+        return {cid: r["label"] for (conv, cid), r in human_labels(self.run_dir).items() if conv == self.conv_id}
+
+    def _fill(self, keep: int | None = None) -> None:
+        recs = self._records()
+        combined = next((r for r in recs if r.get("judge") == "combined"), None)
+        judges = [r for r in recs if r.get("judge") != "combined"]
+        labels = self._labels()
+        ol = self.query_one("#criteria", OptionList)
+        ol.clear_options()
+        self._order = list((combined or {}).get("answers") or {})
+        failed = set((combined or {}).get("failed_checks") or [])
+        # failed checks first: that is where a person's eye is worth most
+        self._order.sort(key=lambda cid: (cid not in failed, cid))
+        for cid in self._order:
+            answer = str((combined or {}).get("answers", {}).get(cid))
+            per = " ".join(str((j.get("answers") or {}).get(cid, "–"))[:3] for j in judges)
+            mine = labels.get(cid)
+            mark, style = ("✗", "red") if cid in failed else ("✓", "green")
+            text = Text(f"{mark} ", style=style) + Text(clean_line(f"{cid:<9} {answer:<5} judges {per}"))
+            text.append(f"  you: {mine}" if mine else "  you: –", style="bold cyan" if mine else "dim")
+            ol.add_option(Option(text, id=f"crit-{cid}"))
+        if self._order:
+            ol.highlighted = min(keep if keep is not None else 0, len(self._order) - 1)
+            self._show(self._order[ol.highlighted])
+
+    @on(OptionList.OptionHighlighted, "#criteria")
+    def highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show(str(event.option.id or "")[5:])
+
+    def _show(self, cid: str) -> None:
+        out = Text()
+        criterion = self._criterion(cid)
+        out.append(clean_line(f"{cid}: {criterion.get('name', '')}") + "\n", style="bold")
+        if criterion.get("question"):
+            out.append(clean(str(criterion["question"])) + "\n\n")
+        for r in self._records():
+            answer = (r.get("answers") or {}).get(cid)
+            out.append(clean_line(f"{r.get('judge')}: {answer}") + "\n", style="bold" if r.get("judge") == "combined" else "")
+            reason = (r.get("reasonings") or {}).get(cid)
+            if reason and r.get("judge") != "combined":
+                out.append(clean(str(reason))[:1200] + "\n", style="dim")
+        mine = self._labels().get(cid)
+        out.append(f"\nyour label: {mine or 'none yet'}", style="bold cyan" if mine else "dim")
+        self.query_one("#detail", Static).update(out)
+
+    def _criterion(self, cid: str) -> dict:
+        try:
+            data = self.app.project.files["rubric"].ensure_parsed().data
+            c = (data or {}).get("criteria", {}).get(cid)
+            return c if isinstance(c, dict) else {}
+        except Exception:
+            return {}
+
+    # ---------------------------------------------------------------- actions
+    def action_label(self, label: str) -> None:
+        from ..core.run_analysis import record_label
+
+        ol = self.query_one("#criteria", OptionList)
+        if ol.highlighted is None or not self._order:
+            return
+        cid = self._order[ol.highlighted]
+        try:
+            record_label(self.run_dir, self.conv_id, cid, label, self.reviewer)
+        except OSError as exc:
+            self.app.notify(f"label not saved: {clean_line(str(exc))}", severity="error", markup=False)
+            return
+        self.changed = True
+        step = 0 if label == "CLEAR" else 1
+        self._fill(keep=min(ol.highlighted + step, len(self._order) - 1))
+
+    def action_export(self) -> None:
+        n = self.app.export_examples(self.run_dir, self.conv_id, self._labels())
+        if n:
+            self.app.notify(f"{n} candidate example(s) added to the rubric as UNREVIEWED: type them to count "
+                            "(the rubric's buffer; save to keep)", markup=False, timeout=8)
+
+    def action_switch_focus(self) -> None:
+        ol = self.query_one("#criteria", OptionList)
+        (self.query_one("#conversation") if ol.has_focus else ol).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
     def _render_text(self) -> Text:
         t = runs.read_json(self.run_dir / runs.TRANSCRIPTS / f"{self.conv_id}.json") or {}
-        recs = [r for r in runs.read_jsonl(self.run_dir / runs.JUDGMENTS) if r.get("id") == self.conv_id]
+        recs = self._records()
         out = Text()
         scen = t.get("scenario") or {}
         out.append(clean_line(f"Conversation {self.conv_id}") + "\n", style="bold")
@@ -490,6 +677,8 @@ class TranscriptScreen(ModalScreen[None]):
             out.append(f"\n{verdict} · score {combined.get('score', 0):.2f} (threshold {combined.get('threshold')})"
                        + (" · a safety gate failed" if combined.get("safety_gate_failed") else "") + "\n",
                        style="bold green" if combined.get("pass") else "bold red")
+            if combined.get("failed_checks"):
+                out.append(clean_line("failed checks: " + ", ".join(map(str, combined["failed_checks"]))) + "\n", style="red")
         for i, ex in enumerate(t.get("exchanges") or [], 1):
             out.append(f"\n[{i}] user", style="bold cyan")
             if ex.get("user_flaws"):
@@ -497,21 +686,7 @@ class TranscriptScreen(ModalScreen[None]):
             out.append("\n" + clean(str(ex.get("user", ""))) + "\n")
             out.append(f"[{i}] assistant\n", style="bold magenta")
             out.append(clean(str(ex.get("assistant", ""))) + "\n")
-        if combined is not None and combined.get("failed_checks"):
-            out.append("\nFailed checks\n", style="bold")
-            for cid in combined["failed_checks"]:
-                out.append(clean_line(f"{cid}: {combined.get('answers', {}).get(cid)}") + "\n", style="red")
-                for r in recs:
-                    if r.get("judge") == "combined":
-                        continue
-                    reason = (r.get("reasonings") or {}).get(cid)
-                    if reason:
-                        out.append(clean_line(f"  {r.get('judge')}: {(r.get('answers') or {}).get(cid)} — ")
-                                   + clean(str(reason))[:600] + "\n")
         return out
-
-    def action_close(self) -> None:
-        self.dismiss(None)
 
 
 class DecisionScreen(ModalScreen[tuple[str, str, str] | None]):
