@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("check", "status", "tokens", "critique", "baseline", "calibrate", "decide", "runs", "doctor", "trust", "new", "schema",
+SUBCOMMANDS = ("check", "status", "tokens", "models", "critique", "baseline", "calibrate", "decide", "runs", "doctor", "trust", "new", "schema",
                "get", "set", "locate")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -18,6 +18,7 @@ ftd [DIR] [--theme NAME] [--review]        open the app on a project (default: t
 ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on errors
 ftd status [DIR]                           one screen: gates and the next step
 ftd tokens [DIR] [--format text|json]      token budget, conversation length and cost estimates
+ftd models [DIR] [--format text|json]      the base models ftd knows: catalog and local snapshots
 ftd critique UNIT [DIR] [--no-cache]       expert role-play critique of taxonomy | rubric | personas | prompts
 ftd baseline [DIR] [--scenarios N] [--fresh] [--smoke] [--max-cost X] [--format text|json]
                                            evaluate the base model on multi-turn conversations (resumes)
@@ -73,8 +74,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     cr.add_argument("--with-transcripts", action="store_true",
                     help="also show the experts the latest baseline's best and worst conversations with their judgments")
     from .baseline.commands import add_parsers
+    from .core.catalog import add_parser as add_models
 
     add_parsers(sub)
+    add_models(sub)
     dr = sub.add_parser("doctor", help="test every model role (a tiny call each)")
     dr.add_argument("dir", nargs="?", default=".")
     dr.add_argument("--setup", action="store_true",
@@ -627,6 +630,7 @@ def _baseline_command(name: str):
 
 
 COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "critique": cmd_critique,
+            "models": lambda args: __import__("ftd_tui.core.catalog", fromlist=["cmd_models"]).cmd_models(args),
             "baseline": _baseline_command("baseline"), "calibrate": _baseline_command("calibrate"), "decide": _baseline_command("decide"), "runs": _baseline_command("runs"),
             "doctor": cmd_doctor, "trust": cmd_trust,
             "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,

@@ -209,3 +209,60 @@ def test_calibration_self_test_from_the_palette(sample):
 
         run(go())
     assert list((root / "eval" / "calibration").iterdir())
+
+
+def test_choosing_a_base_model_from_the_catalog(sample):
+    """Filter, shortlist, compare, choose: ftd.yaml and model-choice.md change by exact edits."""
+    root = sample("wellbeing-coaching")
+    prose = (root / "model-choice.md").read_text().split("\n---\n", 1)[1]
+    # a finished baseline measured gemma3:12b through Ollama: its pass rate fills the column
+    run_dir = root / "eval" / "runs" / "20261120T100000Z-0123abcd"
+    run_dir.mkdir(parents=True)
+    runs.write_json_atomic(run_dir / runs.MANIFEST, {"id": run_dir.name, "created": "x", "settings": {"smoke": False},
+                                                     "models": {"base": {"model": "ollama_chat/gemma3:12b"}}})
+    runs.write_json_atomic(run_dir / runs.PROGRESS, {"state": "done"})
+    runs.write_json_atomic(run_dir / runs.SUMMARY, {"pass_rate": 0.4375, "assessed": 16})
+
+    async def go():
+        from ftd_tui.tui.models_screen import ModelsScreen
+        from ftd_tui.tui.screens import Choice
+
+        async with running(root) as (app, pilot):
+            app.action_models()
+            await wait_until(pilot, lambda: isinstance(app.screen, ModelsScreen) and app.screen.rows, what="catalog")
+            screen = app.screen
+            assert len(screen.rows) >= 14
+            assert screen.pass_rates == {"google/gemma-3-12b-it": 0.4375}
+            await pilot.press("slash", *"qwen3 14")
+            await wait_until(pilot, lambda: len(screen.rows) == 1, what="filtered")
+            assert screen.rows[0][0].id == "Qwen/Qwen3-14B"
+            mem = screen.rows[0][1]
+            assert mem is not None and mem.method == "qlora" and mem.fits in ("24 GB", "40 GB", "80 GB")
+            await pilot.press("enter")  # leaves the filter for the table
+            await pilot.press("x", "x")  # lora, then a full fine-tune: far more memory
+            assert screen.rows[0][1].method == "full"
+            assert screen.rows[0][1].total_gb > mem.total_gb * 3 and screen.rows[0][1].fits is None
+            await pilot.press("x")  # back to qlora
+            # model-choice.md's candidates start as the shortlist; space toggles
+            assert "Qwen/Qwen3-14B" in screen.shortlist
+            await pilot.press("space")
+            assert "Qwen/Qwen3-14B" not in screen.shortlist
+            await pilot.press("space")
+            await pilot.press("v")
+            detail = _plain(screen.query_one("#detail"))
+            assert "Shortlist side by side" in detail and "Qwen3-14B" in detail
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="confirm")
+            await pilot.press("y")
+            await wait_until(pilot, lambda: not app.editors["model-choice"].dirty
+                             and "Qwen/Qwen3-14B" in app.editors["model-choice"].text.split("\n")[1], what="saved")
+            await wait_until(pilot, lambda: app.snapshot.generation == app.generation, what="checks settled")
+            assert app.current == "model-choice"  # the pane shown is the one the choice wrote last
+
+    run(go())
+    settings = (root / "ftd.yaml").read_text()
+    assert "base_model: Qwen/Qwen3-14B   # must agree with model-choice.md `chosen`" in settings
+    choice = (root / "model-choice.md").read_text()
+    assert choice.startswith("---\nchosen: Qwen/Qwen3-14B\n")
+    assert choice.split("\n---\n", 1)[1] == prose  # the person's prose, byte for byte
+    assert "Expected: strongest reasoning of the four" in choice  # their words on the candidate too

@@ -236,3 +236,18 @@ def test_unreadable_judge_output_twice_is_error_and_the_criterion_cannot_be_appl
     assert {w["answer"] for w in row["wrong"]} == {"ERROR"}
     recs = [json.loads(x) for x in (only_folder(root) / "calls.jsonl").read_text().splitlines()]
     assert sorted(r["index"] for r in recs if r["criterion"] == "COMM1" and r["answer"] == "ERROR") == list(range(n))
+
+
+def test_the_baseline_forecast_names_what_the_self_test_found(sample):
+    from baselinehelp import Roles, cli, wire
+    from fakes.openai_server import FakeOpenAI
+
+    root = sample("math-tutoring")
+    with FakeOpenAI() as fake:
+        fake.responder = Roles()  # every judge says YES to everything: FAIL examples are missed
+        wire(root, fake.base_url, scenarios=3, min_per_gate=1)
+        r = cli("baseline", str(root), "--forecast")
+        assert "no calibration self-test on this rubric" in r.stdout
+        assert cli("calibrate", str(root)).returncode == 1
+        r = cli("baseline", str(root), "--forecast")
+        assert "judges cannot apply" in r.stdout and "openai/judge-a" in r.stdout

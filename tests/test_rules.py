@@ -77,6 +77,7 @@ CASES = {
     "MOD005": lambda r: replace(r, MC, "chosen: microsoft/phi-4", "chosen: meta-llama/Llama-3.1-8B"),
     "MOD006": lambda r: replace(r, MC, "chosen: microsoft/phi-4", "chosen: someone/other-7b-Instruct"),
     "MOD007": lambda r: replace(r, MC, "\ndeployment:", "\nold_deployment:"),
+    "MOD009": lambda r: replace(r, MC, "method: qlora", "method: full"),
     "MOD008": lambda r: write(r, MC, (r / MC).read_text().split("---\n", 2)[0] + "---\n" + (r / MC).read_text().split("---\n", 2)[1] + "---\n\nShort.\n"),
     "BUD001": lambda r: ydel(r, S, "budget.max_transcript_tokens"),
     "BUD002": lambda r: yset(r, S, "budget.max_transcript_tokens", 20000),

@@ -72,6 +72,25 @@ def calibration_hash(inputs: Inputs) -> str:
     return runs.combined_hash(h, sorted(h)) or "sha256:unknown"
 
 
+def latest_verdict(root: Path, inputs: Inputs) -> str:
+    """One line for the baseline's forecast: what the latest self-test on today's rubric and
+    judges said, so a baseline is not paid for with a judge that cannot apply a criterion."""
+    want = calibration_hash(inputs)
+    base = calibration_dir(root)
+    folders = sorted((p for p in base.iterdir() if p.is_dir()), reverse=True) if base.is_dir() else []
+    for p in folders:
+        m = runs.read_json(p / runs.MANIFEST)
+        if not isinstance(m, dict) or m.get("inputs_hash") != want:
+            continue
+        s = runs.read_json(p / runs.SUMMARY)
+        if not isinstance(s, dict) or s.get("state") != "done":
+            return f"calibration self-test {p.name} is unfinished: `ftd calibrate` resumes it"
+        bad = [f"{j['model']}: {', '.join(j['cannot_apply'])}" for j in s.get("judges") or [] if j.get("cannot_apply")]
+        return ("calibration self-test: judges cannot apply " + "; ".join(bad)) if bad else \
+            f"calibration self-test {p.name}: every judge applies every criterion on its examples"
+    return "no calibration self-test on this rubric and these judges yet: `ftd calibrate` (cheap) before paying for a baseline"
+
+
 def examples_of(inputs: Inputs) -> list[tuple[str, int, dict, str]]:
     """(criterion id, index in its calibration_examples, example, expected answer), rubric order.
     The index is the position in the full list, as judge_messages' leave_out counts it."""
@@ -365,15 +384,6 @@ def exit_code(summary: dict) -> int:
 
 
 # --------------------------------------------------------------------------- ftd calibrate
-
-
-def add_parser(sub) -> None:
-    c = sub.add_parser("calibrate", help="judge self-test: each judge answers the rubric's calibration examples, "
-                                         "leave-one-out, before a baseline is paid for")
-    c.add_argument("dir", nargs="?", default=".")
-    c.add_argument("--format", choices=("text", "json"), default="text")
-    c.add_argument("--fresh", action="store_true", help="start a new self-test instead of resuming the latest")
-    c.add_argument("--no-cache", action="store_true", help="ask the judges again instead of reusing cached answers")
 
 
 class _Line:

@@ -3,11 +3,9 @@ detached child, so a paid run never depends on the UI staying up."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -40,9 +38,13 @@ def add_parsers(sub) -> None:
     b.add_argument("--judge-repeats", type=int, default=1, metavar="K",
                    help="re-ask a sample of criteria K times (uncached) to measure each judge's flip rate")
     b.add_argument("--run", help=argparse_suppress())  # the app's detached child: resume exactly this run folder
-    from .calibrate import add_parser as add_calibrate
-
-    add_calibrate(sub)
+    # defined here, not in calibrate.py, so that building the parser imports nothing heavy
+    c = sub.add_parser("calibrate", help="judge self-test: each judge answers the rubric's calibration examples, "
+                                         "leave-one-out, before a baseline is paid for")
+    c.add_argument("dir", nargs="?", default=".")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--fresh", action="store_true", help="start a new self-test instead of resuming the latest")
+    c.add_argument("--no-cache", action="store_true", help="ask the judges again instead of reusing cached answers")
     d = sub.add_parser("decide", help="record the go / no-go decision on the latest baseline")
     d.add_argument("dir", nargs="?", default=".")
     d.add_argument("--decision", choices=("proceed", "prompt-engineer-first", "stop"))
@@ -169,7 +171,7 @@ def cmd_baseline(args) -> int:
         summary = run_cancellable(runner.run)
     except runs.LockHeld as exc:
         raise CommandError(str(exc), EXIT_FINDINGS) from None
-    except (KeyboardInterrupt, asyncio.CancelledError):
+    except (KeyboardInterrupt, __import__("asyncio").CancelledError):
         bar.done()
         say(f"cancelled; every finished call is kept — run `ftd baseline {args.dir}` to resume")
         return 130
@@ -202,6 +204,8 @@ def cmd_baseline(args) -> int:
 def run_cancellable(start):
     """Run ``start()`` to completion; SIGTERM (the app's cancel) and SIGHUP (a dropped SSH
     session) cancel it like ctrl+c, so the run's finally-blocks write what finished."""
+    import asyncio
+    import signal
 
     async def main():
         task = asyncio.current_task()
@@ -409,6 +413,8 @@ def spawn_detached(root: Path, run_dir: Path, extra: list[str] | None = None) ->
 
 
 def cancel_run(run_dir: Path) -> bool:
+    import signal
+
     holder = runs.read_lock(run_dir)
     if not runs.lock_is_live(holder) or not isinstance((holder or {}).get("pid"), int):
         return False

@@ -117,6 +117,12 @@ def forecast(inputs: Inputs, scenarios: list[dict], done: dict[str, int] | None 
     unknown = [r.role for r in rows if r.cost is None and r.calls]
     total = None if unknown else sum(r.cost or 0.0 for r in rows)
     notes = [] if counter.exact else [f"token counts are approximate ({counter.name})"]
+    try:
+        from .calibrate import latest_verdict
+
+        notes.insert(0, latest_verdict(inputs.project.root, inputs))
+    except Exception:  # an unreadable calibration folder must not block a forecast
+        pass
     return Forecast(len(scenarios), exchanges, judge_calls_per * len(judges), rows, total, unknown, counter.name,
                     sum(done.values()), notes)
 

@@ -76,6 +76,8 @@ def check_project(project: Project) -> CheckResult:
                 diags.append(Where(settings_file.yaml, settings_file.rel).diag(
                     "SET009", ("base_model",), f"base_model is {show(settings_data['base_model'])} but model-choice.md chose "
                     f"{show(facts['chosen'])}", "make them agree: the baseline measures base_model"))
+        if isinstance(facts.get("chosen"), str):
+            diags.extend(_model_facts_checks(mc, facts["chosen"], fm if isinstance(fm, dict) else {}, settings_data))
     # step 2: the budget
     if isinstance(settings_data, dict):
         w = Where(settings_file.yaml, settings_file.rel)
@@ -89,6 +91,9 @@ def check_project(project: Project) -> CheckResult:
             facts["budget"] = mtt
             facts["tier"] = tier(mtt)
             ctx = chosen.get("context_window") if isinstance(chosen, dict) else None
+            if not isinstance(ctx, int) and isinstance(facts.get("chosen"), str):
+                known = _catalog_facts(facts["chosen"])  # the candidate omits it: the catalog knows it
+                ctx = known.context_window if known is not None else None
             facts["context_window"] = ctx if isinstance(ctx, int) else None
             if isinstance(ctx, int) and mtt > ctx:
                 diags.append(w.diag("BUD002", ("budget", "max_transcript_tokens"),
@@ -157,3 +162,54 @@ def check_project(project: Project) -> CheckResult:
     diags.sort(key=sort_key)
     return CheckResult(diags, checks, facts, critiques)
 
+
+
+def _catalog_facts(model_id: str):
+    try:
+        from .catalog import find
+
+        return find(model_id)
+    except Exception:  # an unreadable catalog must never stop the checks
+        return None
+
+
+def _model_facts_checks(mc, chosen: str, fm: dict, settings_data: Any) -> list[Diagnostic]:
+    """What ftd knows about the chosen model: a base variant (MOD005), and training memory at
+    the budget beyond the hardware stated in ftd.yaml (MOD009)."""
+    out: list[Diagnostic] = []
+    known = _catalog_facts(chosen)
+    if known is None:
+        return out
+    where = Where(mc.md.front_matter, mc.rel, line_offset=1)
+    from .artifacts.model_choice import _INSTRUCT
+
+    # the name looked instruction-tuned (else MOD005 fired already), but the catalog knows better
+    if getattr(known, "is_base_variant", False) and _INSTRUCT.search(chosen):
+        out.append(where.diag("MOD005", ("chosen",), f"{show(chosen)} is the base (pretrained) variant of {show(known.id)}",
+                              f"choose {known.id}: the instruction-tuned variant has the chat template and turn-taking"))
+    if not isinstance(settings_data, dict):
+        return out
+    budget = (settings_data.get("budget") or {}).get("max_transcript_tokens") if isinstance(settings_data.get("budget"), dict) else None
+    hardware = (settings_data.get("deployment") or {}).get("hardware") if isinstance(settings_data.get("deployment"), dict) else None
+    if not isinstance(budget, int) or not isinstance(hardware, str):
+        return out
+    try:
+        from .memory import Arch, parse_hardware_gb, training_memory
+
+        gb = parse_hardware_gb(hardware)
+        if gb is None or not (known.params_b and known.hidden_size and known.num_layers and known.vocab_size):
+            return out
+        arch = Arch(params_b=known.params_b, hidden_size=known.hidden_size, num_layers=known.num_layers,
+                    vocab_size=known.vocab_size, num_attention_heads=known.num_attention_heads,
+                    num_kv_heads=known.num_kv_heads, intermediate_size=known.intermediate_size,
+                    tied_embeddings=bool(known.tied_embeddings), head_dim=getattr(known, "head_dim", None))
+        method = fm.get("method") if fm.get("method") in ("qlora", "lora", "full") else "qlora"
+        mem = training_memory(arch, method, budget)
+    except Exception:
+        return out
+    if mem.total_gb > gb:
+        out.append(where.diag("MOD009", ("method",) if "method" in fm else ("chosen",),
+                              f"{method} of {show(chosen)} at {budget:,} tokens needs ≈{mem.total_gb:.0f} GB; the hardware in "
+                              f"ftd.yaml has {gb:g} GB", "a smaller model, QLoRA, a shorter budget, or a bigger GPU "
+                              "(b in the app shows the figures and their assumptions)"))
+    return out

@@ -79,6 +79,7 @@ _RULES: list[Rule] = [
     Rule("MOD006", "warning", "the chosen model is not among the candidates"),
     Rule("MOD007", "error", "no deployment target stated"),
     Rule("MOD008", "warning", "the body holds no prose on tradeoffs"),
+    Rule("MOD009", "warning", "training memory at the budget exceeds the hardware stated in ftd.yaml"),
     # step 2: token budget
     Rule("BUD001", "error", "budget.max_transcript_tokens is not defined"),
     Rule("BUD002", "error", "the budget exceeds the chosen model's context window"),

@@ -172,6 +172,7 @@ class FtdApp(App):
         Binding("e", "focus_editor", "Editor", id="focus-editor", show=False),
         Binding("y", "copy_pane", "Copy", id="copy-pane", show=False),
         Binding("t,f10", "tokens", "Tokens", id="show-tokens", show=False),
+        Binding("b", "models", "Base models", id="choose-model", show=False),
         Binding("escape", "back", "Back", id="back", show=False),
     ]
     # Letter keys are not priority bindings: the editor consumes printable keys, so they act
@@ -321,6 +322,16 @@ class FtdApp(App):
 
     @on(ProjectChecked)
     def apply_snapshot(self, message: ProjectChecked) -> None:
+        from textual.css.query import NoMatches
+
+        try:
+            self._apply_snapshot(message)
+        except NoMatches:
+            if not getattr(self, "_exit", False):
+                raise
+            # a check that finishes while the app is closing: its widgets are gone, nothing to show
+
+    def _apply_snapshot(self, message: ProjectChecked) -> None:
         snap = message.snapshot
         if snap.generation < self.generation:
             return  # an older view of the buffers: a newer check is on its way
@@ -493,7 +504,16 @@ class FtdApp(App):
     def artifact_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # the list highlights its first item while mounting; only the user's moves count
         if self.ready and event.option.id != self.current and self.project is not None:
-            self.open_artifact(event.option.id)
+            from textual.css.query import NoMatches
+
+            lst = event.option_list
+            if lst.highlighted is not None and lst.get_option_at_index(lst.highlighted).id != event.option.id:
+                return  # stale: several artifacts were opened in a row by ftd itself
+
+            try:
+                self.open_artifact(event.option.id)
+            except NoMatches:  # a highlight that arrives while the app is closing
+                pass
 
     @on(OptionList.OptionSelected, "#diagnostics")
     def jump_to(self, event: OptionList.OptionSelected) -> None:
@@ -803,6 +823,47 @@ class FtdApp(App):
                                 [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
                                 "\n".join(needs_approval(settings))), answered)
         return False
+
+    def action_models(self) -> None:
+        """Step 1: the models ftd knows, their figures at this budget, and the choice."""
+        from .models_screen import ModelsScreen
+
+        if self.project is not None and not isinstance(self.screen, ModelsScreen):
+            self.push_screen(ModelsScreen())
+
+    def choose_model(self, model_id: str, entries: list[dict], method: str) -> bool:
+        """Write the choice into ftd.yaml and model-choice.md (exact edits into their buffers);
+        a file with no unsaved edits of yours is saved at once, one with edits is left for you."""
+        from ..core.choose_model import set_base_model, update_model_choice
+
+        target = None
+        settings = self.project.files["settings"].ensure_parsed().data
+        if isinstance(settings, dict) and isinstance(settings.get("deployment"), dict):
+            target = settings["deployment"].get("target")
+        changes = {"settings": lambda text: set_base_model(text, model_id),
+                   "model-choice": lambda text: update_model_choice(text or None, model_id, entries, method, target)}
+        left = []
+        for aid, change in changes.items():
+            self.open_artifact(aid)
+            ed = self.editors.get(aid)
+            if ed is None:
+                return False
+            was_clean = not ed.dirty
+            try:
+                new = change(ed.text)
+            except Exception as exc:  # a front matter ftd cannot edit exactly: said, nothing half-written
+                self.notify(f"could not update {self.project.files[aid].rel}: {clean_line(str(exc))}",
+                            severity="error", markup=False)
+                return False
+            if new != ed.text:
+                self._replace_buffer(ed, new)
+                if was_clean:
+                    self.save_artifact(aid)
+                else:
+                    left.append(self.project.files[aid].rel)
+        self.notify(f"base model: {model_id}" + (f"; unsaved in {', '.join(left)} (your edits there were kept)"
+                                                  if left else ""), markup=False)
+        return True
 
     def action_calibrate(self) -> None:
         """The judges' self-test on the rubric's own examples (leave-one-out)."""

@@ -29,6 +29,8 @@ def ftd_system_commands(app):
         ("Test connections", "a tiny call to every model role: key, server, model, latency", app.action_test_connections),
         ("Copy pane", "copy the selection or the focused pane (OSC 52) (y)", app.action_copy_pane),
         ("Run baseline", "evaluate the base model on multi-turn conversations (F5, ctrl+r)", app.action_run_baseline),
+        ("Choose the base model", "the models ftd knows, memory and fit at this budget, compare, choose (b)",
+         app.action_models),
         ("Calibration self-test", "every judge answers the rubric's own examples, leave-one-out: which criteria can it apply?",
          app.action_calibrate),
         ("Baseline smoke run", "2 scenarios x 2 exchanges: check the wiring for pennies", lambda: app.action_run_baseline(True)),
