@@ -110,18 +110,11 @@ def examples_of(inputs: Inputs) -> list[tuple[str, int, dict, str]]:
 def calibration_inputs(project, settings: dict) -> Inputs:
     """What a self-test reads: the rubric, the system message and the judges. Unlike a
     baseline it needs no base model or simulator, so it can come first."""
-    from ..core.artifacts.rubric import Rubric
     from ..core.system_message import system_message
-    from .setup import BaselineError, Inputs, require_readable
+    from .setup import BaselineError, Inputs, require_readable, usable_rubric
 
     require_readable(project, (("rubric", "the rubric"), ("system-prompt", "the system prompt")))
-    rubric = project.files["rubric"].data
-    if not isinstance(rubric, dict) or not isinstance(rubric.get("criteria"), dict) or not rubric["criteria"]:
-        raise BaselineError("the rubric has no criteria")
-    try:
-        Rubric.model_validate(rubric)
-    except Exception:
-        raise BaselineError("the rubric does not pass its checks; run `ftd check` and fix its errors first") from None
+    rubric = usable_rubric(project)
     inputs = Inputs(project, settings, rubric, {}, {}, {}, system_message(project) or "", 0, "per_criterion", None)
     if not inputs.judges:
         raise BaselineError("configure models.judges in ftd.yaml first "
@@ -386,26 +379,9 @@ def exit_code(summary: dict) -> int:
 # --------------------------------------------------------------------------- ftd calibrate
 
 
-class _Line:
-    """One progress line, rewritten in place, on a terminal only."""
-
-    def __init__(self, stream):
-        self.stream, self.shown = stream, False
-        self.enabled = stream.isatty()
-
-    def update(self, p: dict) -> None:
-        if self.enabled:
-            cost = p.get("cost")
-            self.stream.write(f"\r\x1b[2Kexamples judged {p.get('done', 0)}/{p.get('total', 0)} · "
-                              + ("cost unknown" if cost is None else f"${cost:.3f}"))
-            self.stream.flush()
-            self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.shown = False
+def _progress_text(p: dict) -> str:
+    cost = p.get("cost")
+    return f"examples judged {p.get('done', 0)}/{p.get('total', 0)} · " + ("cost unknown" if cost is None else f"${cost:.3f}")
 
 
 def cmd_calibrate(args) -> int:
@@ -437,7 +413,9 @@ def cmd_calibrate(args) -> int:
 
     cache = None if args.no_cache else ResponseCache(cache_dir() / "responses.sqlite")
     door = Door(settings, cache=cache, trusted=True)
-    line = _Line(out)
+    from .commands import ProgressLine
+
+    line = ProgressLine(out, out.isatty(), _progress_text)
     cal = Calibration(inputs, run_dir, door, on_progress=line.update, use_cache=not args.no_cache)
 
     from .commands import run_cancellable

@@ -163,7 +163,8 @@ def cmd_baseline(args) -> int:
 
     cache = None if args.no_cache else ResponseCache(cache_dir() / "responses.sqlite")
     door = Door(settings, cache=cache, trusted=is_approved(project_settings))
-    bar = _Bar(err if quiet or not sys.stdout.isatty() else sys.stdout, enabled=(err if quiet else sys.stdout).isatty())
+    bar = ProgressLine(err if quiet or not sys.stdout.isatty() else sys.stdout, (err if quiet else sys.stdout).isatty(),
+                       _stages_text)
     runner = Runner(inputs, prep.run_dir, door, smoke=args.smoke, max_cost=args.max_cost, on_progress=bar.update,
                     use_cache=not args.no_cache, judge_repeats=max(1, args.judge_repeats))
 
@@ -270,26 +271,17 @@ def summary_lines(s: dict) -> list[str]:
     return out
 
 
-class _Bar:
-    """One line, rewritten in place, on a terminal; nothing when output is piped."""
+class ProgressLine:
+    """One line, rewritten in place, on a terminal; nothing when output is piped. ``text``
+    turns a progress record into the line (the baseline's stages, the self-test's examples)."""
 
-    def __init__(self, stream, enabled: bool):
-        self.stream, self.enabled, self.shown = stream, enabled, False
+    def __init__(self, stream, enabled: bool, text):
+        self.stream, self.enabled, self.text, self.shown = stream, enabled, text, False
 
     def update(self, p: dict) -> None:
         if not self.enabled:
             return
-        st = p.get("stages") or {}
-
-        def frac(k: str) -> str:
-            v = st.get(k) or {}
-            return f"{v.get('done', 0)}/{v.get('total', 0)}"
-
-        t = p.get("tally") or {}
-        cost = p.get("cost")
-        line = (f"situations {frac('scenarios')} · exchanges {frac('exchanges')} · judgments {frac('judgments')} · "
-                f"passed {t.get('passed', 0)}/{t.get('judged', 0)} · {'cost unknown' if cost is None else f'${cost:.3f}'}")
-        self.stream.write("\r\x1b[2K" + line[:200])
+        self.stream.write("\r\x1b[2K" + self.text(p)[:200])
         self.stream.flush()
         self.shown = True
 
@@ -298,6 +290,19 @@ class _Bar:
             self.stream.write("\n")
             self.stream.flush()
             self.shown = False
+
+
+def _stages_text(p: dict) -> str:
+    st = p.get("stages") or {}
+
+    def frac(k: str) -> str:
+        v = st.get(k) or {}
+        return f"{v.get('done', 0)}/{v.get('total', 0)}"
+
+    t = p.get("tally") or {}
+    cost = p.get("cost")
+    return (f"situations {frac('scenarios')} · exchanges {frac('exchanges')} · judgments {frac('judgments')} · "
+            f"passed {t.get('passed', 0)}/{t.get('judged', 0)} · {'cost unknown' if cost is None else f'${cost:.3f}'}")
 
 
 def cmd_calibrate(args) -> int:

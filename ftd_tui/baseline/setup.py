@@ -93,6 +93,21 @@ def require_readable(project: Project, artifacts: tuple[tuple[str, str], ...]) -
         raise BaselineError("; ".join(problems))
 
 
+def usable_rubric(project: Project) -> dict:
+    """The rubric's data, refused when it has no criteria or fails its schema: judging against
+    it would measure nothing."""
+    from ..core.artifacts.rubric import Rubric
+
+    rubric = project.files["rubric"].data
+    if not isinstance(rubric, dict) or not isinstance(rubric.get("criteria"), dict) or not rubric["criteria"]:
+        raise BaselineError("the rubric has no criteria")
+    try:
+        Rubric.model_validate(rubric)
+    except Exception:
+        raise BaselineError("the rubric does not pass its checks; run `ftd check` and fix its errors first") from None
+    return rubric
+
+
 def gather(project: Project, settings: dict | None = None) -> Inputs:
     """Refuses (BaselineError) what would make the run meaningless: unreadable artifacts, no
     base, simulator or judge role, an empty rubric."""
@@ -119,15 +134,7 @@ def gather(project: Project, settings: dict | None = None) -> Inputs:
                             f"ollama_chat/{base_model.split('/', 1)[1]} to measure the model that will be trained")
     if provider_of(base_model) in ("text-completion-openai", "text-completion-codestral") or "/completions" in str(models["base"].get("api_base", "")):
         raise BaselineError("models.base must be a chat endpoint (/v1/chat/completions), not a text-completion one")
-    rubric = project.files["rubric"].data
-    if not isinstance(rubric, dict) or not isinstance(rubric.get("criteria"), dict) or not rubric["criteria"]:
-        raise BaselineError("the rubric has no criteria")
-    from ..core.artifacts.rubric import Rubric
-
-    try:
-        Rubric.model_validate(rubric)
-    except Exception:
-        raise BaselineError("the rubric does not pass its checks; run `ftd check` and fix its errors first") from None
+    rubric = usable_rubric(project)
     parts = generator_prompt_parts(project.files["user-sim"].md)
     sim_parts = {k: (v[0] if v else None) for k, v in parts.items()}
     if not sim_parts.get("system") and not sim_parts.get("user"):
