@@ -18,7 +18,7 @@ from typing import Any
 from .artifacts.rubric import Rubric
 from .scoring import gate_assessable, gate_fails, is_asked, normalise_answer, outcome, score_answers, scored_members
 from .stats import pct, pct_interval, recommend
-from .textsafe import clean_line
+from .textsafe import clean_line, visible
 from .yamldoc import EditError, YamlDocument, render_flow, render_scalar, same_value
 
 START = "<!-- ftd:generated:start -->"
@@ -228,6 +228,44 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
         "cost": cost,
         "settings": settings,
     }
+
+
+MAX_JUDGE_ERRORS = 0.20  # eval.max_judge_errors: the share of one judge's answers that may be ERROR
+
+
+def unusable_judges(answers: list[dict], models: list[str], limit: float = MAX_JUDGE_ERRORS) -> list[dict]:
+    """The judges whose share of ERROR answers (unreadable after the re-ask) is over ``limit``:
+    [{judge, model, errors, answers, share}]. ERROR scores as a failed check, so a judge that
+    mostly cannot answer turns into a confident-looking 0% instead of a result."""
+    counts: dict[int, list[int]] = {}
+    for a in answers:
+        j = a.get("judge")
+        if not isinstance(j, int):
+            continue
+        c = counts.setdefault(j, [0, 0])
+        c[1] += 1
+        c[0] += a.get("answer") == "ERROR"
+    out = []
+    for j, (errors, total) in sorted(counts.items()):
+        if total and errors / total > limit:
+            out.append({"judge": j, "model": models[j] if j < len(models) else f"judge {j}", "errors": errors,
+                        "answers": total, "share": errors / total})
+    return out
+
+
+def fail_for_judges(summary: dict, unusable: list[dict], limit: float) -> dict:
+    """Mark a summary "failed: judges unusable": no recommendation and no pass rate (both would be
+    read as a verdict); the tables stay, as the evidence of what went wrong."""
+    who = "; ".join(f"judge {u['model']} answered ERROR on {u['errors']} of {u['answers']} questions "
+                    f"({pct(u['share'])})" for u in unusable)
+    text = (f"none: the run failed, judges unusable — {who}, over the {pct(limit)} allowed (eval.max_judge_errors). "
+            "An ERROR counts as a failed check, so this pass rate would measure the judges, not the base model. "
+            "Fix the judges (`ftd doctor`, `ftd calibrate`) and run again; their good answers are kept.")
+    summary.update({"state": "failed", "failure": {"kind": "judges_unusable", "judges": unusable, "limit": limit,
+                                                   "text": text},
+                    "recommendation": None, "recommendation_text": text, "pass_rate": None, "interval": None,
+                    "mean_score": None, "inconclusive": False, "needed_n": None})
+    return summary
 
 
 def _category_of(rubric: Rubric, cid: str) -> str | None:
@@ -525,7 +563,7 @@ def _new_report(summary: dict) -> str:
     body = [
         "---", _new_front_matter(summary, "\n").rstrip("\n"), "---", "",
         "# Base-model evaluation", "",
-        render_sections(summary).rstrip("\n"), "",
+        visible(render_sections(summary)).rstrip("\n"), "",
         "## Notes", "",
         "<!-- Your reading of the transcripts and the reasons behind the decision. ftd never changes this. -->", "",
     ]
@@ -582,7 +620,8 @@ def update_report(existing: str | None, summary: dict) -> str:
         text = head + fm_new + tail
         if bom and not text.startswith("\ufeff"):
             text = "\ufeff" + text
-    generated = render_sections(summary)
+    # the sections quote model output and project text: no raw control or bidi character in the file
+    generated = visible(render_sections(summary))
     if eol != "\n":
         generated = generated.replace("\n", eol)
     m = _MARKERS.search(text)
@@ -610,7 +649,8 @@ def _render_block_value(value: Any, indent: int, eol: str) -> str:
     if isinstance(value, str) and "\n" in value:
         lines = value.split("\n")
         literal_ok = (not value.startswith((" ", "\n")) and not value.endswith("\n")
-                      and not any(c in value for c in "\r\t") and all(l.strip() or not l for l in lines))
+                      and not any(c in value for c in "\r\t") and all(l.strip() or not l for l in lines)
+                      and visible(value) == value)  # a pasted escape or bidi override goes quoted, escaped
         if literal_ok:
             return "|-" + "".join(eol + (" " * indent + l if l else "") for l in lines)
     return render_scalar(value)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .artifacts.taxonomy import EDGE_TOPIC, RESERVED, turn_ranges
+from .textsafe import visible
 from .yamldoc import EditError, YamlDocument, YamlError, construct, render_flow, render_scalar, same_value
 
 DEFAULT_TURN_RANGE = (6, 12)
@@ -587,7 +588,7 @@ def _render_situation(value: Any, indent: int) -> str:
     if isinstance(value, str) and ("\n" in value or len(value) > BLOCK_AT) and value.strip():
         pad = " " * indent
         block = "|-\n" + "\n".join((pad + line) if line else "" for line in value.split("\n"))
-        if _block_ok(value, block):
+        if visible(value) == value and _block_ok(value, block):  # a literal block holds a bidi override raw
             return block
     return render_scalar(value)
 
@@ -713,7 +714,8 @@ def set_situation(text: str, scenario_id: str, situation: str | None) -> str:
         loc = None
     new = None
     if loc is not None and isinstance(situation, str) and not loc.in_flow and loc.node.kind == "scalar" \
-            and loc.node.style not in ("|", ">") and ("\n" in situation or len(situation) > BLOCK_AT):
+            and loc.node.style not in ("|", ">") and ("\n" in situation or len(situation) > BLOCK_AT) \
+            and visible(situation) == situation:  # else quoted, with every control or bidi character escaped
         new = _block_in_place(doc, loc, situation)
     if new is None:
         new = doc.set(path, situation, create=True)

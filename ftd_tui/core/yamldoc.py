@@ -22,6 +22,10 @@ from .yamlpath import Path, Segment, format_path, parse_path
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_EXPANDED_NODES = 200_000
+# ftd's own files nest a handful of levels; 100 leaves room for any real document while keeping
+# every recursive walk over a tree (construct, compare, render, the checks) far below Python's
+# recursion limit. Aliases count at the depth they are used, not only where they are defined.
+MAX_DEPTH = 100
 BOM = "\ufeff"
 
 _STD_TAG = "tag:yaml.org,2002:"
@@ -60,6 +64,7 @@ class Node:
     end_line: int = 0
     end_col: int = 0
     size: int = field(default=1)  # expanded node count (alias bombs)
+    height: int = field(default=0)  # collection levels in and below this node, aliases expanded
 
 
 # --------------------------------------------------------------------------- parsing
@@ -84,13 +89,50 @@ def parse_nodes(text: str) -> Node | None:
         if exc.rule != "YML001":
             raise
         # libyaml speaks YAML 1.1 and refuses a few 1.2 forms (``[docker:24-dind]``);
-        # ruamel's own parser is the arbiter before we call a file invalid.
+        # ruamel's own parser is the arbiter before we call a file invalid -- except on deep
+        # flow nesting, where its scanner is quadratic (seconds per document) and the answer
+        # could only be "too deep" anyway: libyaml's located error stands.
+        if _flow_depth_over(text, MAX_DEPTH):
+            raise
         from ruamel.yaml.loader import SafeLoader
 
         try:
             return _parse_nodes(text, SafeLoader)
         except Exception:
             raise exc from None
+
+
+def _flow_depth_over(text: str, limit: int) -> bool:
+    """Whether ``[`` / ``{`` ever nest past ``limit``, counted crudely (quotes and comments
+    are not skipped, so this can only over-count). Cheap: str.count first, then only the
+    brackets themselves are visited."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", text):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > limit:
+            return True
+        depth = max(depth, 0)
+    return False
+
+
+def _too_deep(line: int, col: int, through: str = "") -> YamlError:
+    return YamlError(f"nesting deeper than {MAX_DEPTH} levels{through}; ftd reads at most {MAX_DEPTH}",
+                     line + 1, col + 1, "YML008")
+
+
+def _check_key(node: Node) -> None:
+    """A mapping key must be a non-null scalar: ftd's paths, messages and edits name keys by
+    their text, and a collection, an alias to one, or a null cannot be named."""
+    key = node.target if node.kind == "alias" and node.target is not None else node
+    if key.kind != "scalar":
+        what = "an alias to a collection" if node.kind == "alias" else "a collection"
+        raise YamlError(f"a mapping key is {what}; ftd reads only plain keys (text or numbers)",
+                        node.line + 1, node.col + 1, "YML009")
+    if key.tag == _STD_TAG + "null" or (key.tag is None and key.style is None and _resolve_plain(key.value) == _STD_TAG + "null"):
+        shown = f" ({key.value!r})" if key.value else " (nothing before the ':')"
+        raise YamlError(f"a mapping key is null{shown}; give the entry a name", node.line + 1, node.col + 1, "YML009")
 
 
 def _parse_nodes(text: str, make_parser) -> Node | None:
@@ -100,6 +142,7 @@ def _parse_nodes(text: str, make_parser) -> Node | None:
 
     anchors: dict[str, Node] = {}
     stack: list[tuple[Node, list]] = []
+    open_ids: set[int] = set()  # collections begun and not yet ended (a recursive alias names one)
     root: Node | None = None
     docs = 0
 
@@ -114,6 +157,7 @@ def _parse_nodes(text: str, make_parser) -> Node | None:
         elif pending:
             parent.value.append((pending.pop(), node))
         else:
+            _check_key(node)
             pending.append(node)
 
     try:
@@ -140,6 +184,8 @@ def _parse_nodes(text: str, make_parser) -> Node | None:
                     anchors[e.anchor] = node
                 attach(node)
             elif t is ev.MappingStartEvent or t is ev.SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:  # refused while parsing: nothing deeper is ever built
+                    raise _too_deep(sm.line, sm.column)
                 kind = "map" if t is ev.MappingStartEvent else "seq"
                 node = Node(kind, sm.index, em.index, sm.line, sm.column, e.tag, e.anchor, None, bool(e.flow_style), [])
                 _check_tag(node)
@@ -147,9 +193,13 @@ def _parse_nodes(text: str, make_parser) -> Node | None:
                     anchors[e.anchor] = node
                 attach(node)
                 stack.append((node, []))
+                open_ids.add(id(node))
             elif t is ev.MappingEndEvent or t is ev.SequenceEndEvent:
                 node, _ = stack.pop()
+                open_ids.discard(id(node))
                 node.end, node.end_line, node.end_col = em.index, em.line, em.column
+                children = [n for kv in node.value for n in kv] if node.kind == "map" else node.value
+                node.height = 1 + max((c.height for c in children), default=0)
                 node.size = 1 + sum(
                     (k.size + v.size) if node.kind == "map" else 0 for k, v in node.value
                 ) if node.kind == "map" else 1 + sum(i.size for i in node.value)
@@ -165,9 +215,15 @@ def _parse_nodes(text: str, make_parser) -> Node | None:
                 target = anchors.get(e.anchor)
                 if target is None:
                     raise YamlError(f"alias *{e.anchor} names no anchor defined before it", sm.line + 1, sm.column + 1)
+                if id(target) in open_ids:
+                    raise YamlError(f"alias *{e.anchor} is inside the node &{e.anchor} it names: it would expand "
+                                    "without end (a recursive alias); refused", sm.line + 1, sm.column + 1, "YML004")
+                if len(stack) + target.height > MAX_DEPTH:
+                    raise _too_deep(sm.line, sm.column, f" (through alias *{e.anchor})")
                 node = Node("alias", sm.index, em.index, sm.line, sm.column, None, e.anchor, None, False, None, target)
                 node.end_line, node.end_col = em.line, em.column
                 node.size = target.size
+                node.height = target.height
                 attach(node)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -185,8 +241,9 @@ def _parse_nodes(text: str, make_parser) -> Node | None:
         mark = getattr(exc, "problem_mark", None)
         raise YamlError(str(getattr(exc, "problem", None) or exc).splitlines()[0],
                         (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1) from None
-    except RecursionError:
-        raise YamlError("nesting too deep", 1, 1) from None
+    except RecursionError:  # never expected past the MAX_DEPTH check; still a located refusal
+        raise YamlError(f"nesting deeper than this parser can follow; ftd reads at most {MAX_DEPTH} levels",
+                        1, 1, "YML008") from None
     return root
 
 
@@ -376,7 +433,9 @@ def same_value(a: Any, b: Any) -> bool:
 
 _PLAIN_BAD_START = set("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_INDICATORS = set(",[]{}")
-_NEEDS_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+# bidi marks and overrides too: legal YAML, but a file holding them raw shows one thing in a
+# terminal or an editor and means another; written as \u escapes they read back the same
+_NEEDS_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 def _plain_ok(s: str, flow: bool) -> bool:
@@ -407,7 +466,7 @@ def _double_quoted(s: str) -> str:
             out.append("\\t")
         elif ch == "\r":
             out.append("\\r")
-        elif o < 0x20 or 0x7F <= o <= 0x9F or ch in "\u2028\u2029\ufeff\ufffe\uffff" or 0xD800 <= o <= 0xDFFF:
+        elif o < 0x20 or 0x7F <= o <= 0x9F or _NEEDS_ESCAPE.match(ch):
             out.append(f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}")
         else:
             out.append(ch)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.markdown import parse_markdown
 from ..core.project import FileStamp, save_atomic
+from ..core.textsafe import visible
 from ..core.yamldoc import YamlDocument, decode_text
 
 
@@ -37,7 +38,9 @@ def write_log(root: Path, unit: str, front: dict[str, Any], answers: list[tuple[
             "The experts below are fictional, role-played by a language model; none is a real person.", ""]
     for heading, status, text in answers:
         body += [f"## {heading}", "", f"*{status}*", "", text.strip() or "(no answer)", ""]
-    content = "---\n" + _dump(front) + "---\n\n" + "\n".join(body)
+    # model output goes into a file people `cat`: every control and bidi character is written
+    # as a visible escape (\x1b, \u202e), so an OSC 52 in an answer cannot reach a terminal
+    content = visible("---\n" + _dump(front) + "---\n\n" + "\n".join(body))
     for n in range(100):
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + (f"-{n}" if n else "")
         path = folder / f"{stamp}.md"
@@ -65,7 +68,7 @@ def record_disposition(path: Path, index: int, disposition: str, reason: str, ar
     fm = fm.set(f"proposals[{index}].decided_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), create=True)
     fm = fm.set("dispositions_artifact_hash", artifact_hash, create=True)
     end = text.index("\n---", 3) + 1  # the closing fence of the front matter
-    save_atomic(path, ("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)
+    save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)  # a pasted reason too
 
 
 def read_front(path: Path) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.project import Project
 from ..core.yamldoc import YamlDocument
-from ..core.textsafe import clean
+from ..core.textsafe import clean, visible
 from ..llm.door import Door, LLMError
 from .log import write_log
 from .prompts import SIBLINGS, UNIT_FILES, Synthesis, expert_messages, synthesis_messages
@@ -146,6 +146,9 @@ def review_proposal(p: dict, project: Project, unit: str, texts: dict[str, str])
         view.problem = "proposals never touch ftd.yaml"
     elif file_id is None:
         view.problem = f"it targets {clean(target) or 'no file'}, which is not under review"
+    elif visible(str(patch.get("replace", ""))) != str(patch.get("replace", "")).replace("\r\n", "\n"):
+        # a terminal escape or bidi override from the model would enter the artifact unseen
+        view.problem = "its replacement holds control or bidi characters (shown escaped in the log)"
     else:
         count = texts[file_id].count(str(patch.get("find", ""))) if patch.get("find") else 0
         if count != 1:
