@@ -194,6 +194,10 @@ class FtdApp(App):
         self._drafts_offered = False
         self.config, self.config_problems = load_prefs()
         self.drafts = DraftStore(state_dir(), self.root)
+        try:
+            self.drafts.set_aside_all()  # an earlier session's drafts wait for the user's decision
+        except OSError:
+            pass
         self.review = False
         self.ready = False
         self.shown_findings: list = []
@@ -708,17 +712,22 @@ class FtdApp(App):
             lf = self.project.files[draft.artifact_id]
             disk = lf.text or ""
             if draft.text == disk:
-                self.drafts.discard(draft.artifact_id)
+                self.drafts.discard_draft(draft)  # its text is the file's: saved already
                 continue
             moved_on = (lf.stamp.sha256 if lf.stamp else None) != draft.base_sha256
             items.append((draft, moved_on, summary(disk, draft.text), disk))
         if items:
-            self.push_screen(DraftsScreen(items, self.restore_draft, lambda d: self.drafts.discard(d.artifact_id)))
+            # "decide later" leaves every draft on disk: offered again at the next start
+            self.push_screen(DraftsScreen(items, self.restore_draft, self.drafts.discard_draft))
 
     def restore_draft(self, draft: Draft) -> None:
         self.open_artifact(draft.artifact_id)
         ed = self.editors[draft.artifact_id]
         ed.load_text(draft.text)  # the saved text stays the file's: the buffer is dirty again
+        try:
+            self.drafts.adopt(draft)  # this session's draft now: updated as you type, gone once saved
+        except OSError as exc:
+            self.notify(f"the draft stays where it was: {exc.strerror or exc}", severity="warning", markup=False)
         self.notify(f"restored your draft of {draft.rel}; ctrl+s saves it", markup=False)
         self.refresh_status()
         self.refresh_artifact_labels()

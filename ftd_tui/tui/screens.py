@@ -187,6 +187,10 @@ class HelpScreen(ModalScreen[None]):
 class DraftItem(ListItem):
     def __init__(self, draft, moved_on: bool, summary: str) -> None:
         label = Text.assemble(_t(draft.rel, "bold"), f"  {summary}")
+        if draft.saved_at:  # two sessions can each leave a draft of one file: which is which
+            import time
+
+            label.append(time.strftime("  · kept %Y-%m-%d %H:%M", time.localtime(draft.saved_at)), style="dim")
         if moved_on:
             label.append("  — the file changed since this draft; compare first", style="yellow")
         super().__init__(Static(label))
@@ -218,7 +222,9 @@ class DraftsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Unsaved work from an earlier session was kept as drafts.", style="bold"))
+            yield Static(Text("Unsaved work from an earlier session was kept as drafts. A draft stays until "
+                              "you save its text or discard it; Escape decides later (offered again next time).",
+                              style="bold"))
             yield ListView(*[DraftItem(d, moved, summ) for d, moved, summ, _ in self.items], id="draft-list")
             yield Footer()
 
