@@ -15,7 +15,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 USAGE = """\
 ftd [DIR] [--theme NAME] [--review]        open the app on a project (default: this folder)
-ftd check [DIR] [--format text|json]       every rule, then the gates; exit 1 on errors
+ftd check [DIR] [--format text|json] [--all]  every rule, then the gates; exit 1 on errors
 ftd status [DIR]                           one screen: gates and the next step
 ftd tokens [DIR] [--format text|json]      token budget, conversation length and cost estimates
 ftd models [DIR] [--format text|json]      the base models ftd knows: catalog and local snapshots
@@ -62,6 +62,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run every rule and the gates")
     c.add_argument("dir", nargs="?", default=".")
     c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--all", action="store_true", help="show every finding (text shows the first 50 of each file)")
     s = sub.add_parser("status", help="gates and the next step")
     s.add_argument("dir", nargs="?", default=".")
     tk = sub.add_parser("tokens", help="token economics: conversation length against the budget, and cost")
@@ -150,6 +151,7 @@ def _analyse(dir_arg: str):
 
 
 def cmd_check(args) -> int:
+    from .core.diagnostics import more_findings, per_file_shown
     from .core.gates import next_action
     from .core.textsafe import clean, clean_line
 
@@ -165,15 +167,23 @@ def cmd_check(args) -> int:
     paint = _color(_use_color(sys.stdout))
     lines = [paint("Next: ", "bold") + clean_line(next_action(gates)), ""]
     current = None
-    for d in result.diagnostics:
+    shown, hidden = (result.diagnostics, {}) if args.all else per_file_shown(result.diagnostics)
+
+    def more(file: str | None) -> None:
+        if hidden.get(file):
+            lines.append(paint(more_findings(hidden[file]), "dim"))
+
+    for d in shown:
         if d.file != current:
             if current is not None:
+                more(current)
                 lines.append("")
             current = d.file
         loc = f"{d.file}:{d.line}:{d.column}"
         lines.append(f"{loc}  {d.rule}  {paint(d.severity, d.severity)}  {clean_line(d.message)}")
         if d.hint:
             lines.append(" " * 4 + paint("hint: " + clean_line(d.hint), "dim"))
+    more(current)
     if result.diagnostics:
         lines.append("")
     lines.append(paint("Gates", "bold"))
@@ -517,7 +527,7 @@ def _open_yaml(file_arg: str):
         doc = YamlDocument.from_bytes(data, path=str(path))
         doc.data  # noqa: B018
     except YamlError as exc:
-        raise CliError(f"{file_arg}:{exc.line}:{exc.column}: {exc.message}") from None
+        raise CliError(f"{file_arg}:{exc.line}:{exc.column}: {exc.rule} {exc.message}") from None
     return path, doc, FileStamp.of(path, data)
 
 

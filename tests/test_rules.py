@@ -56,6 +56,8 @@ CASES = {
     "YML005": lambda r: write(r, R, "pass_threshold: 0.8\npass_threshold: 0.7\n"),
     "YML006": lambda r: write(r, R, "base: &b {weight: 1}\nother:\n  <<: *b\n"),
     "YML007": lambda r: write(r, R, "- just\n- a list\n"),
+    "YML008": lambda r: write(r, R, "categories: " + "[" * 400 + "]" * 400 + "\n"),
+    "YML009": lambda r: write(r, R, ": a key nobody named\npass_threshold: 0.8\n"),
     "KEY001": lambda r: yset(r, R, "pass_treshold", 0.8, create=True),
     "KEY002": lambda r: yset(r, S, "models.critic.frequency_penalty", 0.5, create=True),
     "SET001": lambda r: yset(r, S, "eval.scenarios", -3, create=True),

@@ -7,6 +7,9 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# findings shown per file by `ftd check` (text) and the app's findings pane; past this a
+# count line stands for the rest, so a file with 50,000 unknown keys is read in seconds
+SHOWN_PER_FILE = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +54,12 @@ _RULES: list[Rule] = [
     Rule("YML001", "error", "YAML syntax error"),
     Rule("YML002", "error", "more than one YAML document in a file"),
     Rule("YML003", "error", "unsafe or unknown YAML tag (refused, never constructed)"),
-    Rule("YML004", "error", "alias expansion beyond the node budget (alias bomb)"),
+    Rule("YML004", "error", "alias expansion beyond the node budget (alias bomb), or an alias inside the node it names"),
     Rule("YML005", "error", "duplicate mapping key"),
     Rule("YML006", "error", "merge keys (<<) are not supported"),
     Rule("YML007", "error", "the document's top level is not a mapping"),
+    Rule("YML008", "error", "nesting deeper than 100 levels (aliases counted where they are used)"),
+    Rule("YML009", "error", "a mapping key that is null, a collection or an alias to one"),
     Rule("KEY001", "warning", "unknown key (with a did-you-mean)"),
     Rule("KEY002", "error", "unknown argument in a model role (only a short list is allowed)"),
     # settings (ftd.yaml)
@@ -169,6 +174,35 @@ RULES: dict[str, Rule] = {r.id: r for r in _RULES}
 
 def make(rule: str, file: str, line: int, column: int, message: str, hint: str = "", severity: Severity | None = None) -> Diagnostic:
     return Diagnostic(rule, severity or RULES[rule].severity, file, line, column, message, hint)
+
+
+def per_file_shown(diags: list[Diagnostic], limit: int = SHOWN_PER_FILE) -> tuple[list[Diagnostic], dict[str, dict[str, int]]]:
+    """At most ``limit`` findings of each file, in the order given, and per file the severity
+    counts of the rest. Where a file has more, its errors are kept first (then warnings, then
+    info), so a capped list never hides an error behind warnings; the counts stay exact."""
+    by_file: dict[str, list[int]] = {}
+    for i, d in enumerate(diags):
+        by_file.setdefault(d.file, []).append(i)
+    keep: set[int] = set()
+    hidden: dict[str, dict[str, int]] = {}
+    for file, idx in by_file.items():
+        if len(idx) <= limit:
+            keep.update(idx)
+            continue
+        ranked = sorted(idx, key=lambda i: SEVERITY_ORDER[diags[i].severity])  # stable: position order within a severity
+        keep.update(ranked[:limit])
+        counts = hidden[file] = {}
+        for i in ranked[limit:]:
+            counts[diags[i].severity] = counts.get(diags[i].severity, 0) + 1
+    return [d for i, d in enumerate(diags) if i in keep], hidden
+
+
+def more_findings(counts: dict[str, int], how: str = "ftd check --all shows them") -> str:
+    """The line that stands for the findings a capped list leaves out."""
+    total = sum(counts.values())
+    errors = counts.get("error", 0)
+    of_which = f", {errors:,} of them error{'s' if errors != 1 else ''}" if errors else ""
+    return f"… and {total:,} more finding{'s' if total != 1 else ''} in this file{of_which} ({how})"
 
 
 def sort_key(d: Diagnostic) -> tuple:

@@ -98,6 +98,9 @@ def parse_nodes(text: str) -> Node | None:
 
         try:
             return _parse_nodes(text, SafeLoader)
+        except YamlError as second:
+            # a refusal ftd makes itself (a null key, too deep) says more than libyaml's syntax error
+            raise (second if second.rule != "YML001" else exc) from None
         except Exception:
             raise exc from None
 
@@ -552,6 +555,7 @@ class YamlDocument:
         self._data: Any = None
         self._data_ready = False
         self._line_starts: list[int] | None = None
+        self._key_indexes: dict[int, tuple[dict, dict]] = {}
 
     # ---- loading and saving
     @classmethod
@@ -600,10 +604,10 @@ class YamlDocument:
             in_flow = in_flow or cur.flow
             found = None
             if cur.kind == "map":
-                for i, (k, v) in enumerate(cur.value):
-                    if _key_matches(k, seg):
-                        found = (v, cur, k, i)
-                        break
+                i = self._key_position(cur, seg)
+                if i is not None:
+                    k, v = cur.value[i]
+                    found = (v, cur, k, i)
             elif cur.kind == "seq" and isinstance(seg, int):
                 n = len(cur.value)
                 idx = seg + n if seg < 0 else seg
@@ -613,6 +617,35 @@ class YamlDocument:
                 raise KeyError(format_path(path[: depth + 1]))
             node, parent, key_node, index = found
         return Located(node, parent, key_node, index, in_flow, tuple(path))
+
+    def _key_position(self, node: Node, seg: Segment) -> int | None:
+        """Index of the first entry of mapping ``node`` whose key matches ``seg`` (as
+        _key_matches decides). Every finding is located through here, so a scan per lookup
+        made checking a file with thousands of findings quadratic; the index is built once
+        per mapping, on first use."""
+        index = self._key_indexes.get(id(node))
+        if index is None:
+            by_text: dict[str, int] = {}
+            by_number: dict[Any, int] = {}
+            for i, (k, _) in enumerate(node.value):
+                kk = k.target if k.kind == "alias" else k
+                if kk.kind != "scalar":
+                    continue
+                by_text.setdefault(kk.value, i)
+                try:
+                    v = scalar_value(kk)
+                except YamlError:
+                    continue
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    by_number.setdefault(v, i)
+            index = self._key_indexes[id(node)] = (by_text, by_number)
+        if isinstance(seg, bool):
+            return None
+        if isinstance(seg, (int, float)):  # a float only from a checker's path: a key like ``1.5:``
+            return index[1].get(seg)
+        if isinstance(seg, str):
+            return index[0].get(seg)
+        return None
 
     def position(self, path: Path | str, *, key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of the node at ``path`` (or its key), or of the nearest

@@ -60,9 +60,13 @@ def parse_path(text: str) -> Path:
 def format_path(path: Path) -> str:
     out = ""
     for seg in path:
-        if isinstance(seg, int):
+        if isinstance(seg, int) and not isinstance(seg, bool):
             out += f"[{seg}]"
         else:
+            if not isinstance(seg, str):
+                # a key YAML read as a bool, float or date (``true:``, ``1.5:``, ``2024-01-01:``):
+                # named as written, so a message can still say where it is
+                seg = "null" if seg is None else str(seg).lower() if isinstance(seg, bool) else str(seg)
             plain = seg and all(c not in seg for c in ".[]\"' ")
             piece = seg if plain else '"' + seg + '"'
             out += ("." if out else "") + piece

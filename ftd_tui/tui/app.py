@@ -438,12 +438,16 @@ class FtdApp(App):
             return
         lf = self.snapshot.project.files[self.current]
         panel = self.query_one("#diagnostics", OptionList)
+        from ..core.diagnostics import more_findings, per_file_shown
+
         found = [d for d in self.snapshot.result.diagnostics if d.file == lf.rel]
         index = panel.highlighted
-        self.shown_findings = found
-        panel.border_title = Text(f"{len(found)} finding(s) · {clean_line(lf.rel)}")
+        # a file with 50,000 findings renders its first ones and a count, not 50,000 options
+        shown, hidden = per_file_shown(found)
+        self.shown_findings = shown
+        panel.border_title = Text(f"{len(found):,} finding(s) · {clean_line(lf.rel)}")
         options = []
-        for i, d in enumerate(found):
+        for i, d in enumerate(shown):
             word, style = SEVERITY_MARK[d.severity]
             label = Text()
             label.append(word, style=style)
@@ -452,11 +456,14 @@ class FtdApp(App):
             if d.hint:
                 label.append("\n        " + clean_line(d.hint), style="dim")
             options.append(Option(label, id=f"finding-{i}"))
+        if hidden.get(lf.rel):
+            options.append(Option(Text(more_findings(hidden[lf.rel], "fix these first, or run ftd check --all"), style="dim"),
+                                  id="more", disabled=True))
         if not options:
             options.append(Option(Text("no findings", style="green"), id="none", disabled=True))
         panel.clear_options()
         panel.add_options(options)
-        if index is not None and index < len(found):
+        if index is not None and index < len(shown):
             panel.highlighted = index
 
     def findings_shown(self) -> list[str]:
