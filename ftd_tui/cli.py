@@ -127,6 +127,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug of ftd's: one plain line, the redacted traceback in a file
+        return _crashed(exc, argv)
+
+
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: not a finding about the project, a fault in ftd
+
+
+def _crashed(exc: BaseException, argv: list[str]) -> int:
+    from .core.redact import redact, write_crash_report
+    from .core.textsafe import clean_line
+    from .core.userdirs import state_dir
+
+    try:
+        where = f"details (redacted) in {write_crash_report(exc, state_dir() / 'crashes', argv)}"
+    except OSError as err:
+        where = f"the crash report could not be written ({err.strerror or err})"
+    print(redact(clean_line(f"ftd: internal error ({type(exc).__name__}); {where}")), file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 # --------------------------------------------------------------------------- check / status

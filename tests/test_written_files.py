@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -173,3 +174,87 @@ def test_cat_of_the_log_in_tmux_leaves_clipboard_and_title_alone(sample, tmp_pat
     buffers, title = cat_in_tmux(log)
     assert "curl evil" not in buffers and "pwned" not in buffers
     assert title != "pwned-title" and "pwned" not in title
+
+
+# --------------------------------------------------------------------------- crash reports
+
+TOKEN_CANARY = "acme-7f3a9c2e-canary-do-not-leak"  # not key-shaped: found by its variable's name
+KEY_CANARY = "sk-proj-canaryCANARY0123456789abcd"   # key-shaped, never in the environment
+PRIVATE = "Maya erwähnte am Dienstag Selbstverletzung"  # a local variable: never in a report
+
+CLI_CRASH = f"""
+import sys
+import ftd_tui.cli as cli
+
+def parse_judge_reply(reply):
+    patient_note = {PRIVATE!r}
+    raise ValueError("judge answered garbage for token " + reply + " \\x1b]52;c;{CLIP}\\x07 and {KEY_CANARY}")
+
+def crashing_check(args):
+    return parse_judge_reply(__import__("os").environ["ACME_PROXY_TOKEN"])
+
+cli.COMMANDS["check"] = crashing_check
+sys.exit(cli.main(["check", sys.argv[1]]))
+"""
+
+
+def crash_reports(state) -> list:
+    return sorted((state / "crashes").glob("crash-*.txt"))
+
+
+def assert_good_report(path, *frames: str) -> str:
+    import stat as st
+
+    assert st.S_IMODE(path.stat().st_mode) == 0o600
+    body = assert_inert(path.read_bytes(), path.name)
+    assert body.startswith("ftd ") and "crash report" in body.splitlines()[0]
+    assert "Traceback (most recent call last):" in body
+    for frame in frames:
+        assert re.search(rf'File ".*", line \d+, in {frame}\n', body), frame
+    assert TOKEN_CANARY not in body and KEY_CANARY not in body and "[redacted]" in body
+    assert PRIVATE not in body  # frames only, no local variables
+    return body
+
+
+def test_a_cli_crash_is_one_line_and_a_full_redacted_report(sample, tmp_path, monkeypatch):
+    import os
+
+    root = sample("math-tutoring")
+    monkeypatch.setenv("ACME_PROXY_TOKEN", TOKEN_CANARY)
+    p = subprocess.run([sys.executable, "-c", CLI_CRASH, str(root)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 70, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert "internal error (ValueError)" in p.stderr
+    assert TOKEN_CANARY not in p.stdout + p.stderr and KEY_CANARY not in p.stdout + p.stderr
+    (report,) = crash_reports(Path(os.environ["FTD_STATE_DIR"]))
+    assert str(report) in p.stderr
+    body = assert_good_report(report, "main", "crashing_check", "parse_judge_reply")
+    assert f"command: ftd check {root}" in body and "ValueError: judge answered garbage" in body
+    assert "\\x1b]52;c;" in body  # the escape is shown, not acted on
+
+
+def test_an_app_worker_crash_keeps_the_frames_of_the_error_it_wraps(sample, monkeypatch):
+    import os
+
+    from apphelp import editor, run, running
+
+    root = sample("math-tutoring")
+    monkeypatch.setenv("ACME_PROXY_TOKEN", TOKEN_CANARY)
+
+    async def count_tokens_for_meter():
+        patient_note = PRIVATE  # noqa: F841 - a local the report must not hold
+        raise KeyError(f"no tokenizer for {os.environ['ACME_PROXY_TOKEN']} ({KEY_CANARY})")
+
+    async def go():
+        async with running(root) as (app, pilot):
+            editor(app).focus()
+            await pilot.press("z")  # unsaved work: kept as a draft on the way down
+            app.run_worker(count_tokens_for_meter(), exit_on_error=True)
+            await pilot.pause(0.3)
+
+    with pytest.raises(Exception):
+        run(go())
+    (report,) = crash_reports(Path(os.environ["FTD_STATE_DIR"]))
+    body = assert_good_report(report, "count_tokens_for_meter")
+    assert "WorkerFailed" in body and "which wraps:" in body and "KeyError" in body
+    assert list((Path(os.environ["FTD_STATE_DIR"]) / "drafts").rglob("*.json"))
