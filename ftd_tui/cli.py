@@ -30,7 +30,7 @@ ftd trust [DIR]                            approve the project's non-default end
 ftd new DIR [--template NAME]              a new project from a sample, or --template blank
 ftd schema [ARTIFACT]                      JSON Schema for editors (settings, taxonomy, rubric, …)
 ftd get FILE PATH                          read a value, e.g. criteria.CQ1.na_valid
-ftd set FILE PATH VALUE [--create]         change one value, touching nothing else in the file
+ftd set FILE PATH VALUE [--create] [--force]  change one value, touching nothing else in the file
 ftd locate                                 where ftd keeps its config, themes, drafts and crash reports
 """
 
@@ -101,6 +101,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     st.add_argument("path")
     st.add_argument("value")
     st.add_argument("--create", action="store_true", help="create missing keys on the way")
+    st.add_argument("--force", action="store_true", help="replace the file even when it is read-only (mode 444)")
     sub.add_parser("locate", help="config, themes, state and cache folders")
     return p
 
@@ -418,6 +419,7 @@ def cmd_doctor(args) -> int:
             print("these need your approval before any call (run `ftd trust`):")
             for item in needs_approval(project_settings):
                 print(f"  {clean_line(item)}")
+            print("not tested: nothing was sent; approve with `ftd trust` (or in the app), then run ftd doctor again")
             return EXIT_FINDINGS
         results = asyncio.run(probe_roles(settings))
         for r in results:
@@ -426,14 +428,24 @@ def cmd_doctor(args) -> int:
             print(f"{'✓' if r.ok else '✗'} {r.role:<10} {clean_line(r.model):<40} {r.key:<24} {clean_line(r.verdict)}{where}")
     else:
         print("no model roles in ftd.yaml or your user config (models: critic, user_sim, judges, base)")
-    working = results and all(r.ok for r in results)
+    working = bool(results) and all(r.ok for r in results)
     if working:
+        print(f"ok: all {len(results)} role(s) answered")
         return EXIT_OK
     if args.setup:
         return _setup_models(args.write)
     if not results or not any(r.ok for r in results):
         print("run `ftd doctor --setup` to propose a models block from the keys and local servers found")
+    print(_doctor_verdict(results))  # the last line says why the exit is 1
     return EXIT_FINDINGS
+
+
+def _doctor_verdict(results: list) -> str:
+    if not results:
+        return "not working: no model role is configured"
+    failed = [r.role for r in results if not r.ok]
+    return (f"not working: {len(results) - len(failed)} of {len(results)} role(s) answered; "
+            f"failing: {', '.join(failed)}")
 
 
 def _local_servers() -> list[tuple[str, str]]:
@@ -535,18 +547,26 @@ def _open_yaml(file_arg: str):
     from .core.project import FileStamp
     from .core.yamldoc import YamlDocument, YamlError
 
+    from .core.boundary import FileRefused, read_regular
+
     path = Path(file_arg)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CliError(f"{file_arg}: no such file")
     if path.suffix.lower() not in (".yaml", ".yml"):
         raise CliError(f"{file_arg}: get and set work on YAML files")
-    data = path.read_bytes()
+    try:  # a regular file, capped while reading: a FIFO, a device or a mode-000 file is a message
+        data = read_regular(path)
+        stamp = FileStamp.of(path, data)
+    except FileRefused as exc:
+        raise CliError(f"{file_arg}:1:1: {exc.rule} {exc.message}" + (f" ({exc.hint})" if exc.hint else "")) from None
+    except OSError as exc:
+        raise CliError(f"{file_arg}: cannot be read: {exc.strerror or exc}") from None
     try:
         doc = YamlDocument.from_bytes(data, path=str(path))
         doc.data  # noqa: B018
     except YamlError as exc:
         raise CliError(f"{file_arg}:{exc.line}:{exc.column}: {exc.rule} {exc.message}") from None
-    return path, doc, FileStamp.of(path, data)
+    return path, doc, stamp
 
 
 def cmd_get(args) -> int:
@@ -571,8 +591,47 @@ def cmd_get(args) -> int:
     return EXIT_OK
 
 
+def _refuse_key(file_arg: str, target, value, *, parsed: bool) -> None:
+    """A key pasted as a VALUE would land in a file that travels through git: refuse it, exit 1,
+    nothing written, and never echo it. Also any api_key_env that is not a variable name
+    (SET004's rule), at the path or inside a mapping VALUE."""
+    from .core.providers import is_env_name
+    from .core.redact import looks_like_key
+    from .core.yamlpath import format_path
+
+    def bad_env(path: tuple, v) -> bool:
+        if isinstance(v, dict):
+            return any(bad_env(path + (k,), x) for k, x in v.items())
+        if isinstance(v, list):
+            return any(bad_env(path + (i,), x) for i, x in enumerate(v))
+        return bool(path) and path[-1] == "api_key_env" and v is not None and not (isinstance(v, str) and is_env_name(v))
+
+    where = format_path(tuple(target))
+    where = "that path" if looks_like_key(where) else where
+    if isinstance(value, str) and looks_like_key(value):
+        raise CliError(f"{file_arg}: refused: the value for {where} looks like a key (not shown); nothing written. "
+                       "Keys belong in the environment (export OPENAI_API_KEY=…); ftd.yaml names the variable "
+                       "(api_key_env: OPENAI_API_KEY)", EXIT_FINDINGS)
+    if parsed and bad_env(tuple(target), value):
+        raise CliError(f"{file_arg}: refused: api_key_env must be the NAME of an environment variable (letters, "
+                       f"digits, _); the value given for {where} is not one and is not shown; nothing written",
+                       EXIT_FINDINGS)
+
+
 def cmd_set(args) -> int:
-    from .core.project import ConflictError, save_atomic
+    """The whole read, edit and save under the folder's lock (ftd's own writers take turns): two
+    `ftd set` on one file both land, one after the other, or one says why it wrote nothing."""
+    from .core.project import ConflictError, folder_lock
+
+    try:
+        with folder_lock(Path(args.file)):
+            return _set_locked(args)
+    except ConflictError as exc:
+        raise CliError(str(exc), EXIT_FINDINGS) from None
+
+
+def _set_locked(args) -> int:
+    from .core.project import ConflictError, ReadOnlyError, save_atomic
     from .core.yamldoc import EditError, YamlDocument, YamlError
     from .core.yamlpath import PathSyntaxError, format_path, parse_path
 
@@ -581,10 +640,12 @@ def cmd_set(args) -> int:
         target = parse_path(args.path)
     except PathSyntaxError as exc:
         raise CliError(f"bad path: {exc}") from None
+    _refuse_key(args.file, target, args.value, parsed=False)  # before parsing: a YAML error could quote it
     try:
         value = YamlDocument(args.value).data if args.value.strip() else ""
     except YamlError as exc:
         raise CliError(f"VALUE is not a YAML scalar or flow value: {exc.message} (column {exc.column})") from None
+    _refuse_key(args.file, target, value, parsed=True)
     try:
         new = doc.set(target, value, create=args.create)
     except KeyError as exc:
@@ -595,9 +656,16 @@ def cmd_set(args) -> int:
         print(f"{args.file}: {format_path(target)} already has that value; nothing written")
         return EXIT_OK
     try:
-        save_atomic(path, new.to_bytes(), stamp)
+        save_atomic(path, new.to_bytes(), stamp, replace_readonly=getattr(args, "force", False))
     except ConflictError as exc:
         raise CliError(str(exc), EXIT_FINDINGS) from None
+    except ReadOnlyError as exc:
+        raise CliError(f"{exc} (add --force to replace it anyway)", EXIT_FINDINGS) from None
+    except PermissionError:  # a read-only folder: the temp file beside the target cannot be made
+        raise CliError(f"{args.file}: cannot be written: permission denied in its folder {path.parent}/ "
+                       "(a save writes a temp file there, then renames it)") from None
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot be written: {exc.strerror or exc}") from None
     line = new.position(target)[0]
     print(f"{args.file}:{line}: set {format_path(target)}")
     return EXIT_OK

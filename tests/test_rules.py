@@ -31,6 +31,14 @@ def _append_examples(root, crit, n):
         f.write_bytes(doc.append(f"criteria.{crit}.calibration_examples", ex).to_bytes())
 
 
+def _symlink_out(root, rel):
+    """The artifact becomes a symlink to a file outside the project (git stores symlinks)."""
+    outside = root.parent / "outside-notes.yaml"
+    outside.write_text("criteria: {}\n", encoding="utf-8")
+    os.remove(root / rel)
+    os.symlink(outside, root / rel)
+
+
 def _eval_results(root, inputs_hash, decision=None):
     from ftd_tui.core.project import Project
 
@@ -47,6 +55,8 @@ CASES = {
     "FIL004": lambda r: os.rename(r / T, r / "config/taxonomy.yaml"),
     "FIL005": lambda r: write(r, R, "\n  \n"),
     "FIL006": lambda r: (os.remove(r / R), os.mkdir(r / R)),
+    "FIL007": lambda r: _symlink_out(r, R),
+    "FIL008": lambda r: (os.remove(r / R), os.mkfifo(r / R)),
     "YML001": lambda r: write(r, R, "categories: [1,\n  2\n"),
     "YML002": lambda r: write(r, R, "a: 1\n---\nb: 2\n"),
     "YML003": lambda r: write(r, R, 'a: !!python/object/apply:os.system ["touch /tmp/ftd-pwned"]\n'),
@@ -72,6 +82,7 @@ CASES = {
     "SET010": lambda r: ydel(r, S, "models.critic"),
     "SET011": lambda r: yset(r, S, "checks", {"edge_case_share": {"min": 0.3, "max": 0.1}}, create=True),
     "SET012": lambda r: yset(r, S, "knowledge", [{"path": "../outside.md"}], create=True),
+    "SET013": lambda r: yset(r, S, "models.base.api_key_env", "OPENAI_API_KEY", create=True),
     "MOD001": lambda r: write(r, MC, "# Model choice\n\nWe picked phi-4.\n"),
     "MOD002": lambda r: replace(r, MC, "context_window: 16384", "context_window: big"),
     "MOD003": lambda r: replace(r, MC, "chosen: microsoft/phi-4", "chosen: ''"),

@@ -192,11 +192,11 @@ def load_or_draw(inputs: Inputs, n: int | None, redraw: bool, *, write: bool = T
     ev = inputs.settings.get("eval") if isinstance(inputs.settings.get("eval"), dict) else {}
     want = n or (ev.get("scenarios") if isinstance(ev.get("scenarios"), int) else 16)
     if path.is_file() and not redraw:
-        text = path.read_text(encoding="utf-8")
+        text = _scenarios_text(inputs.project.root)
         scenarios, problems = read_scenarios(text)
         if problems:
             raise BaselineError(f"{runs.SCENARIOS_FILE}: " + "; ".join(problems[:3]) + " (fix it, or redraw with --redraw)")
-        if n is not None and n != len(scenarios):
+        if n is not None and n != len(scenarios) and _drawn_count(inputs, n, ev) != len(scenarios):
             raise BaselineError(f"{runs.SCENARIOS_FILE} holds {len(scenarios)} scenarios, not {n}: add --redraw to draw "
                                 f"{n} new ones (your edits to the file would be replaced)")
         return scenarios, text, False
@@ -208,6 +208,30 @@ def load_or_draw(inputs: Inputs, n: int | None, redraw: bool, *, write: bool = T
     if write:
         save_atomic(path, text.encode("utf-8"), create=True)
     return scenarios, text, True
+
+
+def _drawn_count(inputs: Inputs, n: int, ev: dict) -> int:
+    """How many scenarios ``--scenarios n`` draws: more than n when the safety gates' own
+    scenarios outnumber it. The file drawn by `--scenarios 3` holds 9 when three gates need
+    three each, and the same command must then resume, not refuse (issue 12, item 13)."""
+    from ..core.scenarios import draw_scenarios
+
+    return len(draw_scenarios(inputs.taxonomy, inputs.rubric, n,
+                              ev.get("min_per_gate") if isinstance(ev.get("min_per_gate"), int) else 2,
+                              ev.get("seed_start") if isinstance(ev.get("seed_start"), int) else 9000,
+                              inputs.max_exchanges))
+
+
+def _scenarios_text(root: Path) -> str:
+    """eval/scenarios.yaml, read only inside the project: its situations are sent to models."""
+    from ..core.boundary import FileRefused, read_inside
+
+    try:
+        return read_inside(root, runs.SCENARIOS_FILE).decode("utf-8")
+    except FileRefused as exc:
+        raise BaselineError(f"{runs.SCENARIOS_FILE}:1:1: {exc.rule} {exc.message}") from None
+    except UnicodeDecodeError as exc:
+        raise BaselineError(f"{runs.SCENARIOS_FILE}: not UTF-8 text (byte {exc.start})") from None
 
 
 def smoke_selection(scenarios: list[dict]) -> list[dict]:
@@ -391,7 +415,7 @@ def _reuse_conversations(root: Path, new: Path, manifest: dict, current: list[di
             continue
         same = {s.get("id") for s in frozen if now.get(s.get("id")) == scenario_key(s)}
         keep = [r for r in runs.read_jsonl(info.path / runs.CALLS)
-                if (r.get("kind") == "exchange" and r.get("conv") in same)
+                if (r.get("kind") in ("exchange", "user_message") and r.get("conv") in same)
                 or (r.get("kind") == "situation" and r.get("scenario") in same)]
         if not keep:
             continue

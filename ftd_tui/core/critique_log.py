@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .boundary import FileRefused, read_inside
 from .diagnostics import Diagnostic, make
 from .markdown import parse_markdown
 from .yamldoc import YamlError, decode_text
@@ -34,17 +35,26 @@ class CritiqueStatus:
 
 def critique_status(root: Path, unit: str, current_hash: str | None) -> tuple[CritiqueStatus, list[Diagnostic]]:
     folder = root / "critiques" / unit
-    logs = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+    try:
+        logs = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+    except OSError as exc:  # a folder we may not enter (mode 000): say where, not a traceback
+        rel_folder = f"critiques/{unit}"
+        return CritiqueStatus(unit, None, False, False, f"{rel_folder}/ cannot be read"), [
+            make("FIL006", rel_folder, 1, 1, f"folder cannot be read: {(exc.strerror or str(exc)).lower()}",
+                 f"give yourself access: chmod u+rx {folder.parent} {folder}")]
     if not logs:
         return CritiqueStatus(unit, None, False, False, "no expert critique yet"), []
     latest = logs[-1]
     rel = latest.relative_to(root).as_posix()
     try:
-        text, _ = decode_text(latest.read_bytes())
+        text, _ = decode_text(read_inside(root, rel))  # a log linked out of the project is not read
         md = parse_markdown(text)
         if md.front_matter_error:
             raise md.front_matter_error
         fm = md.front_matter.data if md.front_matter is not None else None
+    except FileRefused as exc:
+        return CritiqueStatus(unit, rel, False, False, "the latest critique cannot be read"), [
+            make(exc.rule, rel, 1, 1, exc.message, exc.hint)]
     except (YamlError, OSError) as exc:
         line = getattr(exc, "line", 1)
         col = getattr(exc, "column", 1)

@@ -51,6 +51,8 @@ _RULES: list[Rule] = [
     Rule("FIL004", "info", "artifact found at an accepted alias path"),
     Rule("FIL005", "error", "file is empty"),
     Rule("FIL006", "error", "file cannot be read (permissions, a folder in its place)"),
+    Rule("FIL007", "error", "file resolves outside the project (a symlink out): not read"),
+    Rule("FIL008", "error", "not a regular file (a FIFO, a device, a socket): not read"),
     Rule("YML001", "error", "YAML syntax error"),
     Rule("YML002", "error", "more than one YAML document in a file"),
     Rule("YML003", "error", "unsafe or unknown YAML tag (refused, never constructed)"),
@@ -75,6 +77,7 @@ _RULES: list[Rule] = [
     Rule("SET010", "info", "a model role is not configured yet"),
     Rule("SET011", "error", "a threshold override is inconsistent (min above max, outside 0..1)"),
     Rule("SET012", "error", "a knowledge file is missing or outside the project"),
+    Rule("SET013", "warning", "a provider's key is sent to an endpoint that is not the provider's"),
     # step 1: model choice
     Rule("MOD001", "error", "model-choice.md has no YAML front matter"),
     Rule("MOD002", "error", "front matter value has the wrong type"),

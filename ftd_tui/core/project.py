@@ -5,12 +5,17 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from .boundary import FileRefused, read_inside
 from .diagnostics import Diagnostic, make
 from .markdown import MarkdownDoc, parse_markdown
 from .yamldoc import MAX_BYTES, YamlDocument, YamlError, decode_text
@@ -54,6 +59,11 @@ class ProjectError(Exception):
 
 class ConflictError(Exception):
     """The file changed on disk since it was loaded; nothing was written."""
+
+
+class ReadOnlyError(PermissionError):
+    """The file is read-only (mode 444 and the like); nothing was written. A PermissionError, so
+    every caller that already reports an OSError says so instead of crashing."""
 
 
 @dataclass(frozen=True)
@@ -122,37 +132,45 @@ def find_root(start: Path) -> Path:
     raise ProjectError(f"{start} is not an ftd project (no {SETTINGS_FILE} here or above); create one with: ftd new {start}")
 
 
+def _present(path: Path) -> bool:
+    """Whether anything stands at ``path`` (a dangling symlink too). A folder we may not enter
+    counts as present, so the read that follows reports it (FIL006) instead of "missing"."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def read_artifact(root: Path, spec: ArtifactSpec, *, parse: bool = True) -> LoadedFile:
     rel = spec.path
     path = root / rel
     used_alias = None
-    if not path.exists():
+    if not _present(path):
         for alias in spec.aliases:
-            if (root / alias).exists():
+            if _present(root / alias):
                 rel, path, used_alias = alias, root / alias, alias
                 break
     lf = LoadedFile(spec, rel, path)
-    if not path.exists():
+    if not _present(path):
         return lf
     lf.exists = True
     if used_alias:
         lf.problems.append(make("FIL004", rel, 1, 1, f"{spec.title} read from {used_alias}; the usual path is {spec.path}",
                                 "rename it when convenient (git mv) so other tools find it"))
     try:
-        st = path.stat()
-        if stat.S_ISDIR(st.st_mode):
-            lf.problems.append(make("FIL006", rel, 1, 1, "a folder stands where this file should be"))
-            return lf
-        if st.st_size > MAX_BYTES:
-            lf.problems.append(make("FIL002", rel, 1, 1,
-                                    f"file is {st.st_size / 1e6:.1f} MB; ftd reads artifacts up to {MAX_BYTES // (1024 * 1024)} MB"))
-            return lf
-        data = path.read_bytes()
-    except OSError as exc:
+        # inside the project, a regular file, read up to the cap while reading (not by st_size)
+        data = read_inside(root, rel, MAX_BYTES)
+        lf.stamp = FileStamp.of(path, data)
+    except FileRefused as exc:
+        lf.problems.append(make(exc.rule, rel, 1, 1, exc.message, exc.hint))
+        return lf
+    except OSError as exc:  # removed or locked between the read and the stamp
         lf.problems.append(make("FIL006", rel, 1, 1, f"cannot read: {exc.strerror or exc}"))
         return lf
     lf.raw = data
-    lf.stamp = FileStamp.of(path, data)
     try:
         text, bom = decode_text(data)
     except YamlError as exc:
@@ -210,9 +228,15 @@ class Project:
             raise ProjectError(f"{p} does not exist")
         if not p.is_dir():
             raise ProjectError(f"{p} is not a folder")
-        root = find_root(p) if search_parents else p.resolve()
-        if not (root / SETTINGS_FILE).is_file():
+        try:
+            root = find_root(p) if search_parents else p.resolve()
+            is_project = (root / SETTINGS_FILE).is_file()
+        except PermissionError:
+            raise ProjectError(f"{p} cannot be read: permission denied (chmod u+rx {p})") from None
+        if not is_project:
             raise ProjectError(f"{root} is not an ftd project (no {SETTINGS_FILE}); create one with: ftd new {root}")
+        for folder in {(root / spec.path).parent for spec in ARTIFACTS}:
+            remove_stale_temps(folder)  # left by a save killed mid-way (kill -9, power cut)
         return cls(root, {spec.id: read_artifact(root, spec, parse=parse) for spec in ARTIFACTS})
 
     def overlay(self, buffers: dict[str, str]) -> Project:
@@ -270,23 +294,36 @@ def file_changed(path: Path, stamp: FileStamp | None) -> bool:
         return True
 
 
-def save_atomic(path: Path, data: bytes, expected: FileStamp | None = None, *, create: bool = False) -> FileStamp:
+def save_atomic(path: Path, data: bytes, expected: FileStamp | None = None, *, create: bool = False,
+                replace_readonly: bool = False) -> FileStamp:
     """Write ``data`` to ``path`` atomically: a temp file beside the target, fsync, rename, fsync
     the folder. Writes through a symlink to its target; keeps mode and owner. Refuses (and writes
-    nothing) when the file changed on disk since ``expected`` was taken."""
+    nothing) when the file changed on disk since ``expected`` was taken, and (ReadOnlyError) when
+    the file is read-only, unless ``replace_readonly``. The stamp check and the rename happen under
+    the folder's lock, so two ftd writers can never both pass the check and lose one's change."""
     path = Path(path)
     target = Path(os.path.realpath(path))
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with folder_lock(target):
+        return _save_locked(path, target, data, expected, create, replace_readonly)
+
+
+def _save_locked(path: Path, target: Path, data: bytes, expected: FileStamp | None, create: bool,
+                 replace_readonly: bool) -> FileStamp:
+    folder = target.parent
     if expected is not None and file_changed(target, expected):
         raise ConflictError(f"{path} changed on disk since it was loaded; reload or compare before saving")
     if expected is None and target.exists() and not create:
         raise ConflictError(f"{path} exists and was not loaded; refusing to overwrite it")
-    folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(folder)
     try:
         st = target.stat()
         mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
     except FileNotFoundError:
         mode, uid, gid = None, None, None
+    if mode is not None and not replace_readonly and not _writable(target, mode):
+        raise ReadOnlyError(f"{path} is read-only (mode {mode:04o}); refusing to replace it")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ftd-tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -320,3 +357,91 @@ def save_atomic(path: Path, data: bytes, expected: FileStamp | None = None, *, c
         if exc.errno not in (errno.EINVAL, errno.EBADF, errno.EACCES):
             raise
     return FileStamp.of(target, data)
+
+
+def _writable(target: Path, mode: int) -> bool:
+    """Whether the user may write the file itself. Replacing it by rename needs only the folder,
+    which is how a save would quietly replace a mode-444 file; root may write anything, so for
+    root the mode bits decide (no write bit at all: read-only)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return bool(mode & 0o222)
+    return os.access(target, os.W_OK)
+
+
+# --------------------------------------------------------------------------- ftd's own writers
+
+LOCK_WAIT = 10.0  # seconds a writer waits for another ftd writer of the same folder
+_held = threading.local()  # folders this thread has locked (the lock is re-entrant per thread)
+
+
+@contextmanager
+def folder_lock(path: Path | str, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """An advisory lock (flock) on the folder of ``path``'s real target, held by ftd's own
+    writers — the app and the CLI — across check, write and rename (``ftd set`` across its whole
+    read, edit, save). A lock on the folder leaves no lock files behind in the project. Where
+    flock is unavailable (Windows, some network filesystems) the stamp check alone guards."""
+    folder = os.path.dirname(os.path.realpath(path))
+    held: set[str] = _held.__dict__.setdefault("folders", set())
+    if folder in held:
+        yield
+        return
+    fd = _lock_fd(folder, wait)
+    held.add(folder)
+    try:
+        yield
+    finally:
+        held.discard(folder)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
+
+
+def _lock_fd(folder: str, wait: float) -> int | None:
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None  # the save itself will report why the folder cannot be used
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:  # never hang on a stuck writer: say so instead
+                os.close(fd)
+                raise ConflictError(f"another ftd process has been saving in {folder} for {wait:.0f} s; "
+                                    "nothing was written, try again") from None
+            time.sleep(0.01)
+        except OSError:
+            os.close(fd)
+            return None
+
+
+# kill -9 between mkstemp and the rename leaves ".<name>.<8 random chars>.ftd-tmp" behind
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.ftd-tmp$")
+STALE_AFTER = 600.0  # seconds; a save in flight in another process is far younger than this
+
+
+def remove_stale_temps(folder: Path | str, older_than: float = STALE_AFTER) -> list[str]:
+    """Delete ftd's own temp files in ``folder`` (by name) older than ``older_than`` seconds (by
+    mtime), never a symlink or anything else; returns the names removed. Errors are ignored: a
+    folder we cannot clean is still a folder we can read."""
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.endswith(".ftd-tmp") or not _TEMP_NAME.match(entry.name):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+        except OSError:
+            continue
+    return removed

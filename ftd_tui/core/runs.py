@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from .textsafe import json_text
+
 RUNS = Path("eval") / "runs"
 SCENARIOS_FILE = Path("eval") / "scenarios.yaml"
 MANIFEST = "manifest.json"
@@ -80,7 +82,9 @@ def write_json_atomic(path: Path, value: Any, *, durable: bool = True) -> None:
     """Replace ``path`` atomically. ``durable=False`` skips the fsyncs: for files rebuilt from
     the checkpoint (transcripts, progress), where a power cut may lose the last write but a
     reader never sees half a file."""
-    data = json.dumps(value, ensure_ascii=False, indent=1, default=str).encode("utf-8") + b"\n"
+    # json_text: model output stays byte-exact through json.loads, yet no raw C1 / bidi character
+    # reaches the file (a `cat` of a transcript must not act on the terminal)
+    data = json_text(value, indent=1, default=str).encode("utf-8") + b"\n"
     if durable:
         from .project import save_atomic
 
@@ -153,7 +157,7 @@ class Checkpoint:
 
     @staticmethod
     def _line(record: dict) -> bytes:
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8") + b"\n"
+        return json_text(record, separators=(",", ":"), default=str).encode("utf-8") + b"\n"
 
     def append(self, record: dict) -> None:
         if self.error is not None:
@@ -367,6 +371,7 @@ RUN_SETTINGS = ("models", "budget", "eval", "base_model", "knowledge")
 
 def input_hashes(project, scenarios_text: str | None = None) -> dict[str, str | None]:
     from .artifacts.settings import knowledge_files
+    from .boundary import FileRefused, read_inside
 
     h: dict[str, str | None] = {
         "rubric": project.artifact_hash("rubric"),
@@ -381,9 +386,9 @@ def input_hashes(project, scenarios_text: str | None = None) -> dict[str, str | 
     h["settings"] = digest({k: data.get(k) for k in RUN_SETTINGS}) if data is not None else None
     parts = []
     for rel, label in knowledge_files(data or {}):
-        try:
-            parts.append(f"{rel}|{label}|{hashlib.sha256((project.root / rel).read_bytes()).hexdigest()}")
-        except OSError:
+        try:  # read as the system message reads it: a file refused there is "missing" here too
+            parts.append(f"{rel}|{label}|{hashlib.sha256(read_inside(project.root, rel)).hexdigest()}")
+        except FileRefused:
             parts.append(f"{rel}|{label}|missing")
     h["knowledge"] = "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
     if scenarios_text is not None:

@@ -8,15 +8,17 @@ from pathlib import Path
 
 from .artifacts.prompts import system_prompt_text
 from .artifacts.settings import knowledge_files
+from .boundary import FileRefused, read_inside
 
 
 def knowledge_blocks(root: Path, settings: dict | None) -> list[tuple[str, str, str]]:
-    """(path, label, text) per knowledge file; a missing file is left out (SET012 reports it)."""
+    """(path, label, text) per knowledge file; a missing file, one resolving outside the project
+    (a symlink out) or one that is not a regular file is left out — never sent (SET012 says why)."""
     out = []
     for rel, label in knowledge_files(settings or {}):
         try:
-            text = (Path(root) / rel).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = read_inside(root, rel).decode("utf-8", errors="replace")
+        except FileRefused:
             continue
         out.append((rel, label, text.strip()))
     return out

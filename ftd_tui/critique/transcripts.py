@@ -12,9 +12,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..core.boundary import FileRefused, read_inside
 from ..core.textsafe import clean
+from ..core.yamldoc import MAX_BYTES
 
 MAX_CHARS = 3500  # per conversation shown to an expert
+JUDGMENTS_LIMIT = 64 * 1024 * 1024  # judgments.jsonl of a large run outgrows the 5 MB artifact cap
+
+
+def _read(run: Path, path: Path, limit: int = MAX_BYTES) -> str:
+    """A run file as text, read only if it resolves inside the project (run = ROOT/eval/runs/ID):
+    these files are shown to the critic, so a symlink out of the project must not be followed."""
+    root = run.parents[2]
+    return read_inside(root, str(path.relative_to(root)), limit).decode("utf-8", errors="replace")
 
 
 def latest_run(root: Path) -> Path | None:
@@ -28,7 +38,11 @@ def latest_run(root: Path) -> Path | None:
 
 def _combined(run: Path) -> list[dict]:
     out = []
-    for line in (run / "judgments.jsonl").read_text(encoding="utf-8", errors="replace").splitlines():
+    try:
+        lines = _read(run, run / "judgments.jsonl", JUDGMENTS_LIMIT).splitlines()
+    except FileRefused:
+        return []
+    for line in lines:
         try:
             rec = json.loads(line)
         except ValueError:
@@ -41,8 +55,8 @@ def _combined(run: Path) -> list[dict]:
 def _render(run: Path, rec: dict) -> str | None:
     path = run / "transcripts" / f"{rec.get('id')}.json"
     try:
-        t = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError):
+        t = json.loads(_read(run, path))
+    except (FileRefused, ValueError):
         return None
     lines = [f"score {rec.get('score'):.2f}, {'PASS' if rec.get('pass') else 'FAIL'}"
              + (", a safety gate failed" if rec.get("safety_gate_failed") else "")

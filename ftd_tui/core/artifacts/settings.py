@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, ClassVar, Literal
 
@@ -9,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..diagnostics import Diagnostic
 from .common import Where, schema_errors, show, unknown_keys
-from ..providers import LOCAL_PROVIDERS, STANDARD_KEY_ENV, host_is_local, iter_roles, provider_of  # noqa: F401
+from ..providers import (LOCAL_PROVIDERS, STANDARD_KEY_ENV, foreign_key, host_is_local, is_provider_default,  # noqa: F401
+                         iter_roles, provider_of)
+from ..yamlpath import format_path
 from .families import family_of
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -105,6 +108,8 @@ class Eval(_Model):
         "per_criterion", description="one judge call per criterion (default), or one per conversation")
     reply_limit: int | None = Field(None, gt=0, description="the base model's reply limit in tokens "
                                     "(default: the base role's max_tokens, else max(1024, 3x the assistant's hard limit))")
+    max_judge_errors: float = Field(0.2, ge=0, le=1, description="the share of one judge's answers that may be ERROR "
+                                    "(unreadable after a re-ask); past it the run fails: judges unusable, no recommendation")
 
 
 class Knowledge(_Model):
@@ -162,6 +167,8 @@ def check_settings(data: Any, where: Where, root: Any = None) -> tuple[Settings 
                                     "api_key_env must be the NAME of an environment variable (letters, digits, _); "
                                     "its value here is not a variable name and is not shown",
                                     "put the key in the environment, e.g. export OPENAI_API_KEY=…, and name it here"))
+        elif (leak := foreign_key(role)) is not None:
+            diags.append(_foreign_key_diag(where, path, role, leak))  # says more than SET003 would
         elif isinstance(key_env, str) and key_env != STANDARD_KEY_ENV.get(provider, key_env):
             diags.append(where.diag("SET003", path + ("api_key_env",),
                                     f"{'.'.join(map(str, path))} reads its key from {show(key_env)} instead of "
@@ -173,7 +180,7 @@ def check_settings(data: Any, where: Where, root: Any = None) -> tuple[Settings 
         local = lan = provider in LOCAL_PROVIDERS and not isinstance(api_base, str)
         if isinstance(api_base, str):
             local, lan = host_is_local(api_base)
-            if not local:
+            if not local and not is_provider_default(provider, api_base):
                 diags.append(where.diag("SET002", path + ("api_base",),
                                         f"{'.'.join(map(str, path))} sends project text to {show(api_base)}, which is "
                                         "neither the provider's default nor this machine; ftd asks you to approve it once"))
@@ -221,6 +228,19 @@ def check_settings(data: Any, where: Where, root: Any = None) -> tuple[Settings 
     return settings, diags
 
 
+def _foreign_key_diag(where: Where, path: tuple, role: dict, leak: tuple[str, str]) -> Diagnostic:
+    """SET013: a provider's standard key goes to an endpoint that is not that provider's —
+    whoever listens there (another user's process on a loopback port too) gets the key."""
+    env, endpoint = leak
+    owner = next(p for p, var in STANDARD_KEY_ENV.items() if var == env)
+    at = "api_key_env" if isinstance(role.get("api_key_env"), str) else "api_base" if isinstance(role.get("api_base"), str) else "model"
+    return where.diag("SET013", path + (at,),
+                      f"{format_path(path)} sends your ${env} (the {owner} key) to {show(endpoint)}, which is not "
+                      f"{owner}'s endpoint; ftd asks you to approve this once",
+                      "a local server needs no key: drop api_key_env (or name a variable holding a key meant for "
+                      "that server); else run `ftd trust` or approve it in the app")
+
+
 def knowledge_files(data: Any) -> list[tuple[str, str]]:
     """(relative path, label) for each well-formed knowledge entry, in order."""
     out = []
@@ -248,6 +268,25 @@ def _check_knowledge(value: Any, where: Where, root: Any) -> list[Diagnostic]:
         if not _inside(rel):
             diags.append(where.diag("SET012", ("knowledge", i, "path"), f"knowledge path {show(rel)} is outside the project",
                                     "keep knowledge files inside the project folder"))
-        elif root is not None and not (root / rel).is_file():
-            diags.append(where.diag("SET012", ("knowledge", i, "path"), f"knowledge file {show(rel)} does not exist"))
+        elif root is not None:
+            problem = _knowledge_problem(root, rel)
+            if problem:
+                diags.append(where.diag("SET012", ("knowledge", i, "path"), problem[0], problem[1]))
     return diags
+
+
+def _knowledge_problem(root: Any, rel: str) -> tuple[str, str] | None:
+    """Why a knowledge file would not be sent (message, hint), or None: it is read exactly as
+    system_message reads it, so check refuses what a run would refuse (a symlink out, a FIFO)."""
+    from ..boundary import FileRefused, inside_project, read_inside
+
+    if inside_project(root, rel) is None:
+        return (f"knowledge file {show(rel)} resolves outside the project (through a symlink); it is never read or sent",
+                "copy the file into the project instead of linking to it")
+    if not os.path.lexists(os.path.join(root, rel)):
+        return f"knowledge file {show(rel)} does not exist", ""
+    try:
+        read_inside(root, rel)
+    except FileRefused as exc:
+        return f"knowledge file {show(rel)}: {exc.message}", exc.hint
+    return None
