@@ -28,7 +28,6 @@ finished one makes no calls)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .. import __version__
 from ..core import runs
-from ..core.textsafe import clean, clean_line
+from ..core.textsafe import clean, clean_line, json_text
 
 if TYPE_CHECKING:  # the CLI builds its parser from this module: keep its import light
     from .setup import Inputs
@@ -435,7 +434,7 @@ def cmd_calibrate(args) -> int:
             cache.close()
     line.done()
     if quiet:
-        print(json.dumps(public(summary), indent=1, ensure_ascii=False, default=str))
+        print(json_text(public(summary), indent=1, default=str))
     else:
         for text in summary_lines(summary):
             print(clean(text))

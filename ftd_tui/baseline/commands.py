@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..core import runs
-from ..core.textsafe import clean, clean_line
+from ..core.textsafe import clean, clean_line, json_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -183,16 +183,22 @@ def cmd_baseline(args) -> int:
     report = None
     # a report (and so a decision) only on a whole run: a stopped or partial run would be a
     # pass rate over whichever conversations happened to finish first
-    if not args.smoke and summary.get("state") == "done" and not summary.get("unfinished") and summary.get("assessed"):
+    # A run failed for unusable judges is whole too: its report says so at the top, with no
+    # recommendation (gate 7 stays open), instead of leaving an older verdict standing unexplained
+    whole = summary.get("state") == "done" or (summary.get("failure") or {}).get("kind") == "judges_unusable"
+    if not args.smoke and whole and not summary.get("unfinished") and summary.get("assessed"):
         from .runner import write_report
 
         report = write_report(project.root, summary)
     if quiet:
-        print(json.dumps(public_summary(summary, prep.run_dir, report), indent=1, ensure_ascii=False, default=str))
+        # json_text: the app's detached child prints this into the run folder's log.txt
+        print(json_text(public_summary(summary, prep.run_dir, report), indent=1, default=str))
     else:
         for line in summary_lines(summary):
             say(line)
-        if report is not None:
+        if report is not None and summary.get("failure"):
+            say(f"report: {report} (it says the run failed and makes no recommendation)")
+        elif report is not None:
             say(f"report: {report}")
             say("record the decision: ftd decide (or in the app, after the results screen)")
         elif args.smoke:
@@ -223,11 +229,13 @@ def run_cancellable(start):
 
 def public_summary(summary: dict, run_dir: Path, report: Path | None) -> dict:
     cmp = summary.get("comparison")
-    return {"run": run_dir.name, "state": summary.get("state"), "pass_rate": summary.get("pass_rate"),
+    return {"run": run_dir.name, "state": summary.get("state"), "failure": summary.get("failure"),
+            "pass_rate": summary.get("pass_rate"),
             "interval": summary.get("interval"), "mean_score": summary.get("mean_score"),
             "scenarios": summary.get("scenarios"), "assessed": summary.get("assessed"),
             "recommendation": summary.get("recommendation"),
             "safety_gate_failures": summary.get("safety_gate_failures"), "calls": summary.get("calls"),
+            "requests": summary.get("requests"),
             "cost": summary.get("cost"), "excluded": len(summary.get("excluded") or []),
             "unfinished": summary.get("unfinished") or [], "report": str(report) if report else None,
             "comparison": {k: cmp.get(k) for k in ("against", "n", "mean_diff", "interval", "wins", "losses", "ties")}
@@ -241,7 +249,8 @@ def pct(x) -> str:
 
 def summary_lines(s: dict) -> list[str]:
     iv = s.get("interval")
-    out = [f"Baseline {s.get('run')}: {s.get('state')}",
+    failure = s.get("failure") if isinstance(s.get("failure"), dict) else None
+    out = [f"Baseline {s.get('run')}: {s.get('state')}" + (f": {str(failure.get('kind')).replace('_', ' ')}" if failure else ""),
            f"  pass rate {pct(s.get('pass_rate'))} ({s.get('passed', 0)}/{s.get('assessed', 0)})"
            + (f", 95% interval {pct(iv[0])}–{pct(iv[1])}" if iv else ""),
            f"  recommendation: {s.get('recommendation_text') or s.get('recommendation')}"]
@@ -267,7 +276,13 @@ def summary_lines(s: dict) -> list[str]:
             out.append(f"  judge not trusted on {h['id']}: the combined verdict disagrees with the reviewer on "
                        f"{h['combined_disagreements']} conversations")
     cost = s.get("cost")
-    out.append(f"  calls {s.get('calls', 0)}, cost {'unknown' if cost is None else f'${cost:.4f}'}")
+    req = s.get("requests") if isinstance(s.get("requests"), dict) else None
+    calls = f"calls {s.get('calls', 0)}"
+    if req:  # requests sent, then the calls behind them; the difference is re-asks and retries
+        rest = int(req.get("sent") or 0) - int(req.get("answered") or 0) - int(req.get("failed") or 0)
+        calls += (f" sent ({req.get('answered', 0)} answered, {req.get('failed', 0)} failed"
+                  + (f", {rest} re-asks and retries" if rest > 0 else "") + ")")
+    out.append(f"  {calls}, cost {'unknown' if cost is None else f'${cost:.4f}'}")
     return out
 
 

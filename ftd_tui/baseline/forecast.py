@@ -130,8 +130,11 @@ def forecast(inputs: Inputs, scenarios: list[dict], done: dict[str, int] | None 
 def done_calls(records: list[dict]) -> dict[str, int]:
     out: dict[str, int] = {}
     for r in records:
-        if r.get("kind") == "exchange":
+        if r.get("kind") == "user_message":  # the simulator's message, checkpointed before the base replies
             out["user_sim"] = out.get("user_sim", 0) + 1
+        elif r.get("kind") == "exchange":
+            if not r.get("user_checkpointed"):  # written before user_message records existed
+                out["user_sim"] = out.get("user_sim", 0) + 1
             if r.get("assistant") is not None:
                 out["base"] = out.get("base", 0) + 1
         elif r.get("kind") == "answer":

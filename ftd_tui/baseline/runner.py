@@ -8,7 +8,6 @@ the only throttle (the benchmark holds this to within a few percent of a bare as
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,8 @@ from ..core import runs
 from ..core.costs import price_for
 from ..core.project import save_atomic
 from ..core.providers import provider_of
-from ..core.textsafe import clean
-from ..llm.door import Door, LLMError, Role
+from ..core.textsafe import clean, json_text
+from ..llm.door import REQUESTS, Door, LLMError, Role
 from . import prompts as P
 from .setup import BaselineError, Inputs, judge_role, num_ctx_for, smoke_selection
 
@@ -84,9 +83,13 @@ class Runner:
         self.cp: runs.Checkpoint | None = None
         self.convs: dict[str, Conv] = {}
         self.answers: dict[tuple[str, int, str], dict] = {}
+        self.user_messages: dict[tuple[str, int], dict] = {}  # (conv, n) -> the simulator's checkpointed message
         self.judged: dict[str, list[dict]] = {}  # conv id -> judgment records
         self.errors: list[str] = []
-        self.calls_made = 0
+        self.unusable: list[dict] = []  # judges over eval.max_judge_errors (the run then fails)
+        self.calls_made = 0  # requests this process sent to a server (retries, re-asks, failures included)
+        self.answered = 0  # calls that came back with a usable answer (not from the cache)
+        self.failed = 0  # calls that ended in an error (an ERROR verdict included)
         self.state = "running"
         self.stage_totals = {"scenarios": 0, "exchanges": 0, "judgments": 0}
         self.stage_done = {"scenarios": 0, "exchanges": 0, "judgments": 0}
@@ -115,6 +118,8 @@ class Runner:
         price = self._price(role)
         held = self.guard.reserve(price, messages, max_out or int(role.spec.get("max_tokens") or 1024))
         cost: float | None = None
+        tally = [0]  # every request the door sends for this call: retries and the structured re-ask too
+        token = REQUESTS.set(tally)
         try:
             if structured is not None:
                 value, reply = await self.door.structured(role, messages, structured, use_cache=cache)
@@ -122,16 +127,36 @@ class Runner:
                 reply = await self.door.complete(role, messages, sample_index=sample_index, use_cache=cache)
                 value = reply
             if not reply.cached:
-                self.calls_made += 1
+                self.answered += 1
                 cost = 0.0 if price.local else (reply.input_tokens * price.input_per_token +
                                                 reply.output_tokens * price.output_per_token) if price.known else None
             else:
                 cost = 0.0
             usage = {"role": role.name, "model": role.model, "input_tokens": reply.input_tokens,
-                     "output_tokens": reply.output_tokens, "cost": cost, "cached": reply.cached, "local": price.local}
+                     "output_tokens": reply.output_tokens, "cost": cost, "cached": reply.cached, "local": price.local,
+                     "requests": tally[0]}
             return value, usage
+        except LLMError as exc:
+            self.failed += 1
+            self._record_failure(role, exc, tally[0], price)
+            raise
         finally:
+            REQUESTS.reset(token)
+            self.calls_made += tally[0]
             self.guard.settle(held, cost)
+
+    def _record_failure(self, role: Role, exc: LLMError, requests: int, price) -> None:
+        """A call that ended without a usable answer still made requests (and the model may have
+        been paid for an unreadable one): the checkpoint keeps them, so every count is complete.
+        A call refused before sending (no key, not approved) made none and is not recorded."""
+        if not requests:
+            return
+        # no reply at all costs nothing; a reply that came back unreadable or cut was generated
+        cost = 0.0 if price.local or exc.kind in ("rate_limited", "server", "unreachable", "bad_request") else None
+        self._record({"kind": "failed", "role": role.name, "model": role.model, "error": exc.kind,
+                      "message": clean(exc.message)[:300], "cost": cost,
+                      "usage": [{"role": role.name, "model": role.model, "requests": requests, "cost": cost,
+                                 "failed": True, "local": price.local}]})
 
     # ------------------------------------------------------------ set-up
     def _scenarios(self) -> list[dict]:
@@ -158,6 +183,8 @@ class Runner:
                     c.fault = r["fault"]
                 if r.get("user") is not None and r.get("assistant") is not None and r.get("n") == len(c.exchanges) + 1:
                     c.exchanges.append({"user": r["user"], "assistant": r["assistant"], "user_flaws": r.get("user_flaws") or []})
+            elif r.get("kind") == "user_message" and r.get("conv") in self.convs:
+                self.user_messages[(r["conv"], int(r.get("n") or 0))] = r
             elif r.get("kind") == "answer":
                 self.answers[(r["conv"], int(r["judge"]), r["criterion"])] = r
         for c in self.convs.values():
@@ -238,11 +265,11 @@ class Runner:
             flaws = [] if self.smoke else c.persona.flaws_for_message(n)
             msgs = P.simulator_messages(self.inputs.sim_parts, persona, flaw_text(flaws, self.inputs.personas),
                                         c.exchanges, n, target)
-            reply, u_usage = await self._call(sim, msgs, sample_index=self.seed)
-            user = P.clean_user_message(reply.text)
+            user = await self._user_message(c, n, sim, msgs, flaws)
             fault = P.simulator_fault(user, [e["user"] for e in c.exchanges])
+            # the simulator's call is accounted in its own user_message record
             rec = {"kind": "exchange", "conv": c.id, "n": n, "user": user, "assistant": None, "user_flaws": flaws,
-                   "usage": [u_usage]}
+                   "usage": [], "user_checkpointed": True}
             if fault is None:
                 bmsgs = [{"role": "system", "content": self.inputs.system_message}] if self.inputs.system_message else []
                 for e in c.exchanges:
@@ -269,6 +296,21 @@ class Runner:
             self._write_transcript(c)
         if c.fault is None:
             c.status = "complete"
+
+    async def _user_message(self, c: Conv, n: int, sim: Role, msgs: list[dict], flaws: list[str]) -> str:
+        """The simulator's message n, checkpointed the moment it arrives (before the base model is
+        asked), so a run killed while the base model answers never asks the simulator again, with
+        or without the cache. The checkpoint's prefix is this conversation's own, so it still fits."""
+        kept = self.user_messages.get((c.id, n))
+        if kept is not None and isinstance(kept.get("user"), str):
+            return kept["user"]
+        reply, usage = await self._call(sim, msgs, sample_index=self.seed)
+        user = P.clean_user_message(reply.text)
+        rec = {"kind": "user_message", "conv": c.id, "n": n, "user": user, "user_flaws": flaws, "usage": [usage],
+               "cost": usage.get("cost")}
+        self._record(rec)
+        self.user_messages[(c.id, n)] = rec
+        return user
 
     def _base_fault(self, answer, ours: int | None) -> tuple[str, str] | None:
         if answer.finish_reason == "length":
@@ -330,9 +372,10 @@ class Runner:
             if exc.kind != "bad_output":
                 self.errors.append(exc.message)
                 return  # not an answer: left for a resume
-            answer, reasoning, usage = "ERROR", exc.message, {"role": role.name, "model": role.model, "cost": None}
+            # its requests are in the "failed" record _call wrote; the cost of an unreadable answer is unknown
+            answer, reasoning, usage = "ERROR", exc.message, {"cost": None}
         rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid, "answer": answer,
-               "reasoning": reasoning, "usage": [usage], "cost": usage.get("cost")}
+               "reasoning": reasoning, "usage": [usage] if "role" in usage else [], "cost": usage.get("cost")}
         self._record(rec)
         self.answers[(c.id, j, cid)] = rec
         self.stage_done["judgments"] += 1
@@ -346,12 +389,12 @@ class Runner:
             if exc.kind != "bad_output":
                 self.errors.append(exc.message)
                 return
-            got, usage = {}, {"role": role.name, "model": role.model, "cost": None}
+            got, usage = {}, {"cost": None}  # the requests are in the "failed" record
         for k, cid in enumerate(ask):
             v = got.get(cid)
             rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid,
                    "answer": v.answer if v else "ERROR", "reasoning": clean(v.reasoning) if v else "no verdict for this criterion",
-                   "usage": [usage] if k == 0 else [], "cost": usage.get("cost") if k == 0 else 0.0}
+                   "usage": [usage] if k == 0 and "role" in usage else [], "cost": usage.get("cost") if k == 0 else 0.0}
             self._record(rec)
             self.answers[(c.id, j, cid)] = rec
             self.stage_done["judgments"] += 1
@@ -378,9 +421,9 @@ class Runner:
                 if exc.kind != "bad_output":
                     self.errors.append(exc.message)
                     return
-                answer, usage = "ERROR", {"role": role.name, "model": role.model, "cost": None}
+                answer, usage = "ERROR", {"cost": None}  # the requests are in the "failed" record
             self._record({"kind": "repeat", "conv": conv, "judge": j, "model": role.model, "criterion": cid, "rep": rep,
-                          "answer": answer, "usage": [usage], "cost": usage.get("cost")})
+                          "answer": answer, "usage": [usage] if "role" in usage else [], "cost": usage.get("cost")})
             self.stage_done["judgments"] += 1
 
         results = await asyncio.gather(*(one(*t) for t in todo), return_exceptions=True)
@@ -409,7 +452,7 @@ class Runner:
 
     def _write_judgments(self) -> None:
         # derived from the checkpoint on every run, so a lost write costs nothing
-        lines = [json.dumps(r, ensure_ascii=False, default=str) for cid in sorted(self.judged) for r in self.judged[cid]]
+        lines = [json_text(r, default=str) for cid in sorted(self.judged) for r in self.judged[cid]]
         path = self.dir / runs.JUDGMENTS
         tmp = path.with_name(".judgments.jsonl.tmp")
         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
@@ -427,7 +470,8 @@ class Runner:
                 "error": self.errors[-1] if self.state in ("failed",) and self.errors else None}
 
     def _cost_so_far(self) -> float | None:
-        costs = [r.get("cost") for r in self.records if r.get("kind") in ("situation", "exchange", "answer")]
+        costs = [r.get("cost") for r in self.records
+                 if r.get("kind") in ("situation", "user_message", "exchange", "answer", "failed")]
         return None if any(c is None for c in costs) else round(sum(costs), 6)
 
     def _emit(self) -> None:
@@ -477,6 +521,7 @@ class Runner:
             if self.judge_repeats > 1:
                 await self._repeats()
             self.state = "done" if not self.errors or self._finished() else "failed"
+            self._check_judges()
         except CostStop as exc:
             self.state = "stopped"
             self.errors.append(str(exc))
@@ -495,6 +540,27 @@ class Runner:
             self.cp.close()
             lock.release()
         return summary
+
+    def _max_judge_errors(self) -> float:
+        from ..core.eval_report import MAX_JUDGE_ERRORS
+
+        ev = self.inputs.settings.get("eval") if isinstance(self.inputs.settings.get("eval"), dict) else {}
+        limit = ev.get("max_judge_errors")
+        return float(limit) if isinstance(limit, (int, float)) and not isinstance(limit, bool) and 0 <= limit <= 1 \
+            else MAX_JUDGE_ERRORS
+
+    def _check_judges(self) -> None:
+        """A judge that answered ERROR too often makes the run fail: its ERRORs score as failed
+        checks, and a pass rate built on them is a verdict nobody measured."""
+        from ..core.eval_report import unusable_judges
+
+        bad = unusable_judges(list(self.answers.values()), [str(j.get("model")) for j in self.inputs.judges],
+                              self._max_judge_errors())
+        self.unusable = bad
+        if bad:
+            self.state = "failed"
+            self.errors.append("judges unusable: " + "; ".join(
+                f"{u['model']} answered ERROR on {u['errors']} of {u['answers']} questions" for u in bad))
 
     def _finished(self) -> bool:
         return all(c.status == "excluded" or c.id in self.judged for c in self.convs.values())
@@ -548,7 +614,14 @@ class Runner:
         names = {cid: str(c.get("name", "")) for cid, c in self.inputs.criteria.items()}
         summary.update(analyse(self.dir, names))
         summary["state"] = self.state
+        if self.unusable:
+            from ..core.eval_report import fail_for_judges
+
+            fail_for_judges(summary, self.unusable, self._max_judge_errors())
+        # calls: every request this process sent (retries, re-asks, failed calls included), the
+        # number a server's log shows; answered / failed count the calls behind them
         summary["calls"] = self.calls_made
+        summary["requests"] = {"sent": self.calls_made, "answered": self.answered, "failed": self.failed}
         summary["errors"] = self.errors[-20:]
         summary["unfinished"] = [c.id for c in self.convs.values() if not c.fault and c.id not in self.judged]
         runs.write_json_atomic(self.dir / runs.SUMMARY, summary)
@@ -564,10 +637,16 @@ class Runner:
                 role = str(u.get("role") or "?")
                 if role.startswith("judges["):
                     role = f"judge {u.get('model')}"
-                row = out.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0, "local": True})
+                row = out.setdefault(role, {"calls": 0, "requests": 0, "failed": 0, "input_tokens": 0, "output_tokens": 0,
+                                            "cost": 0.0, "local": True})
                 row["local"] = row["local"] and bool(u.get("local"))
-                if not u.get("cached"):
+                # calls: answered, not from the cache; requests: all that reached a server (a record
+                # written before requests were counted stands for one)
+                if u.get("failed"):
+                    row["failed"] += 1
+                elif not u.get("cached"):
                     row["calls"] += 1
+                row["requests"] += int(u["requests"]) if isinstance(u.get("requests"), int) else (0 if u.get("cached") else 1)
                 row["input_tokens"] += int(u.get("input_tokens") or 0)
                 row["output_tokens"] += int(u.get("output_tokens") or 0)
                 if row["cost"] is not None:

@@ -393,9 +393,17 @@ def render_sections(summary: dict) -> str:
     L: list[str] = [START, f"<!-- Written by ftd from run {_cell(s.get('run'))}; replaced on every rerun. "
                            "Write your own text outside these markers. -->", ""]
 
-    L += ["## Recommendation", "", f"Recommended: **{s['recommendation']}** (a person decides; see `decision` above)", "",
-          _cell(s["recommendation_text"], 2000), ""]
-    if n:
+    failure = s.get("failure") if isinstance(s.get("failure"), dict) else None
+    if failure is not None:  # first, so nobody reads the tables below as a verdict
+        L += [f"## Run failed: {_cell(str(failure.get('kind', 'failed')).replace('_', ' '))}", ""]
+        L += [f"- judge {_cell(u.get('model'))} answered ERROR on {u.get('errors')} of {u.get('answers')} questions "
+              f"({pct(u.get('share'))})" for u in failure.get("judges") or []]
+        L += ["", "**No recommendation.** The tables below show what the judges did, not how good the base model is.", ""]
+    L += ["## Recommendation", "", f"Recommended: **{s['recommendation'] or 'none'}** (a person decides; see `decision` above)",
+          "", _cell(s["recommendation_text"], 2000), ""]
+    if n and failure is not None:
+        L.append(f"- Pass rate: not reported ({n} conversations judged by unusable judges)")
+    elif n:
         L.append(f"- Pass rate: {s['passed']} of {n} ({pct(s['pass_rate'])}), 95% Wilson interval {pct_interval(s['interval'])}")
         L.append(f"- Mean score: {_score(s['mean_score'])} (n = {n})")
     else:

@@ -8,7 +8,6 @@ recomputed whenever labels are added, so the report follows the reviewer without
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -173,4 +172,6 @@ def refresh_summary(run_dir: Path, criteria_names: dict[str, str]) -> dict | Non
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    from .textsafe import json_text
+
+    return json_text(value, default=str)

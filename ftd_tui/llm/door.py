@@ -8,6 +8,7 @@ redacted before it leaves this module."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import logging
@@ -30,6 +31,9 @@ PASS_THROUGH = ("temperature", "top_p", "max_tokens", "timeout", "seed", "stop",
                 "extra_body")
 _litellm = None
 _SCHEMAS: dict[type, dict] = {}
+# A caller that must report every request it caused (retries and structured() re-asks too: a
+# baseline's "calls") sets a one-item list here; each request sent to a server adds 1.
+REQUESTS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("ftd_door_requests", default=None)
 
 
 def load_litellm():
@@ -249,6 +253,9 @@ class Door:
         return reply
 
     async def _once(self, litellm, role: Role, messages, kwargs, on_delta, received: list[str], stream: bool) -> Reply:
+        tally = REQUESTS.get()
+        if tally is not None:
+            tally[0] += 1  # counted before sending: a request that fails or times out was still made
         if not stream:
             resp = await litellm.acompletion(model=role.model, messages=messages, **kwargs)
             text = resp.choices[0].message.content or ""

@@ -306,6 +306,13 @@ class BaselineScreen(Screen[None]):
         from rich.console import Group
 
         head = Text()
+        failure = s.get("failure") if isinstance(s.get("failure"), dict) else None
+        if failure is not None:  # at the top: the numbers below are not a verdict
+            head.append(clean_line(f"RUN FAILED: {str(failure.get('kind', '')).replace('_', ' ')} — no recommendation") + "\n",
+                        style="bold red")
+            for u in failure.get("judges") or []:
+                head.append(clean_line(f"  judge {u.get('model')} answered ERROR on {u.get('errors')} of "
+                                       f"{u.get('answers')} questions ({pct(u.get('share'))})") + "\n", style="red")
         head.append(clean(str(s.get("recommendation_text") or s.get("recommendation") or "")) + "\n", style="bold")
         n, k = s.get("assessed") or 0, s.get("passed") or 0
         head.append(f"pass rate {pct(s.get('pass_rate'))} ({k}/{n}), 95% interval {pct_interval(s.get('interval'))}")
@@ -347,7 +354,9 @@ class BaselineScreen(Screen[None]):
         tail.append(f"\nExcluded (harness faults, not counted): {len(ex)}\n", style="bold" if ex else "dim")
         for e in ex[:12]:
             tail.append(clean_line(f"  {e.get('id')}: {e.get('kind')} — {e.get('detail', '')}")[:150] + "\n")
-        tail.append(f"\ncalls {s.get('calls', 0)} this session · cost {money(s.get('cost'))}\n")
+        req = s.get("requests") if isinstance(s.get("requests"), dict) else {}
+        tail.append(f"\ncalls {s.get('calls', 0)} sent this session" + (f" ({req.get('answered', 0)} answered, "
+                    f"{req.get('failed', 0)} failed)" if req else "") + f" · cost {money(s.get('cost'))}\n")
         tail.append("\nEnter opens the highlighted conversation · Tab moves to the list (↑↓ to choose) · "
                     "d record the decision · Esc back", style="dim")
         return Group(head, Text(""), cats, Text(""), gates, Text(""), crit, Text(""), judges, *trust, tail)
@@ -467,6 +476,10 @@ class BaselineScreen(Screen[None]):
             return
         if (self.summary.get("settings") or {}).get("smoke"):
             self.app.notify("a smoke run has no report to decide on; run the full baseline", markup=False)
+            return
+        if self.summary.get("failure"):
+            self.app.notify("this run failed (its judges were unusable): fix them and run again before deciding",
+                            markup=False)
             return
         self.app.push_screen(DecisionScreen(str(self.summary.get("recommendation_text") or "")), self._decided)
 
