@@ -121,7 +121,8 @@ def _flow_depth_over(text: str, limit: int) -> bool:
 
 
 def _too_deep(line: int, col: int, through: str = "") -> YamlError:
-    return YamlError(f"nesting deeper than {MAX_DEPTH} levels{through}; ftd reads at most {MAX_DEPTH}",
+    return YamlError(f"nesting deeper than {MAX_DEPTH} levels{through}: lists and mappings inside one another "
+                     "this deep are refused (ftd's own files need a handful)",
                      line + 1, col + 1, "YML008")
 
 
