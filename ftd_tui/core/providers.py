@@ -5,6 +5,7 @@ the app's status line reads these on its first frames."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlparse
 
 
@@ -23,6 +24,30 @@ STANDARD_KEY_ENV = {
     "fireworks_ai": "FIREWORKS_AI_API_KEY",
 }
 LOCAL_PROVIDERS = {"ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile", "vllm"}
+# Where each provider's SDK sends requests when no api_base is given. A provider's key is meant
+# for these hosts only (over https): sent anywhere else, loopback included, whoever listens
+# there gets it (spec §9).
+DEFAULT_HOSTS = {
+    "openai": ("api.openai.com",),
+    "anthropic": ("api.anthropic.com",),
+    "gemini": ("generativelanguage.googleapis.com",),
+    "mistral": ("api.mistral.ai",),
+    "groq": ("api.groq.com",),
+    "together_ai": ("api.together.xyz", "api.together.ai"),
+    "openrouter": ("openrouter.ai",),
+    "deepseek": ("api.deepseek.com",),
+    "cohere": ("api.cohere.ai", "api.cohere.com"),
+    "xai": ("api.x.ai",),
+    "fireworks_ai": ("api.fireworks.ai",),
+}
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def is_env_name(value: str) -> bool:
+    """An environment variable's name (what api_key_env must hold), never a key."""
+    return bool(_ENV_NAME.match(value))
 
 
 def provider_of(model: str) -> str:
@@ -39,6 +64,45 @@ def host_is_local(url: str) -> tuple[bool, bool]:
     except ValueError:
         return False, host.endswith((".local", ".lan", ".internal", ".home.arpa"))
     return ip.is_loopback, ip.is_loopback or ip.is_private or ip.is_link_local
+
+
+def is_provider_default(provider: str, url: str) -> bool:
+    """Whether ``url`` is the provider's own API (https on one of its default hosts)."""
+    parsed = urlparse(url if "://" in url else "https://" + url)
+    return parsed.scheme == "https" and (parsed.hostname or "") in DEFAULT_HOSTS.get(provider, ())
+
+
+def key_variable(role: dict) -> str | None:
+    """The environment variable whose value a call with this role sends, or None. The door's
+    rule: the role's api_key_env; else, for an endpoint off this machine and LAN, the
+    provider's standard variable (litellm reads it); a local server gets no key."""
+    env = role.get("api_key_env")
+    if isinstance(env, str):
+        return env
+    provider = provider_of(str(role.get("model")))
+    base = role.get("api_base")
+    local = host_is_local(base)[1] if isinstance(base, str) else provider in LOCAL_PROVIDERS
+    return None if local else STANDARD_KEY_ENV.get(provider)
+
+
+def endpoint_label(role: dict) -> str:
+    """Where a role's calls go, for messages: its api_base, else its provider's API."""
+    base = role.get("api_base")
+    return base if isinstance(base, str) else f"{provider_of(str(role.get('model')))}'s default endpoint"
+
+
+def foreign_key(role: dict) -> tuple[str, str] | None:
+    """(variable, endpoint) when the role sends a provider's standard key (OPENAI_API_KEY, …)
+    somewhere that is not that provider's own API — loopback included: another user of a
+    shared host can listen on any local port."""
+    env = key_variable(role)
+    owner = next((p for p, var in STANDARD_KEY_ENV.items() if var == env), None)
+    if owner is None:
+        return None
+    base = role.get("api_base")
+    if isinstance(base, str):
+        return None if is_provider_default(owner, base) else (env, base)
+    return None if provider_of(str(role.get("model"))) == owner else (env, endpoint_label(role))
 
 
 def iter_roles(data: dict) -> list[tuple[tuple, dict]]:

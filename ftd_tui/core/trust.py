@@ -1,6 +1,7 @@
 """Trust (spec §9): a project's ftd.yaml travels through git, so an endpoint other than the
-provider default or this machine, or a key variable other than the provider's standard one,
-is approved once by the user. Approvals live in the user's state folder, keyed by a hash of
+provider default or this machine, a key variable other than the provider's standard one, or a
+provider's standard key sent anywhere but that provider (loopback included), is approved once
+by the user. Approvals live in the user's state folder, keyed by a hash of
 the models section: change the section and ftd asks again."""
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import json
 import os
 from pathlib import Path
 
-from .providers import STANDARD_KEY_ENV, host_is_local, iter_roles, provider_of
+from .providers import (STANDARD_KEY_ENV, endpoint_label, foreign_key, host_is_local, is_provider_default,
+                        is_env_name, iter_roles, provider_of)
 from .userdirs import state_dir
+from .yamlpath import format_path
 
 
 def models_hash(settings: dict) -> str:
@@ -21,21 +24,36 @@ def models_hash(settings: dict) -> str:
 
 
 def needs_approval(settings: dict) -> list[str]:
-    """What in the models section sends project text or reads keys somewhere unusual."""
+    """What in the models section sends project text, or a key, somewhere unusual — each item
+    says what goes where, the key included (the approval dialog and `ftd trust` show them)."""
     out = []
     for path, role in iter_roles(settings):
-        name = ".".join(map(str, path))
+        name = format_path(path)
         model = role.get("model")
         if not isinstance(model, str):
             continue
-        base = role.get("api_base")
-        if isinstance(base, str) and not host_is_local(base)[0]:
-            out.append(f"{name} sends project text to {base}")
-        env = role.get("api_key_env")
         provider = provider_of(model)
-        if isinstance(env, str) and env != STANDARD_KEY_ENV.get(provider):
-            out.append(f"{name} reads its key from ${env}")
+        base = role.get("api_base")
+        env = role.get("api_key_env")
+        odd_env = isinstance(env, str) and env != STANDARD_KEY_ENV.get(provider)
+        leak = foreign_key(role)
+        if odd_env and not is_env_name(env):
+            # SET004: it may be a key pasted by mistake, so it is never echoed
+            out.append(f"{name}.api_key_env is not a variable name (its value is not shown); fix it before any call")
+        elif leak:
+            out.append(f"{name} sends your ${leak[0]} and project text to {leak[1]}")
+        elif odd_env:
+            out.append(f"{name} reads its key from ${env} and sends it with project text to {endpoint_label(role)}")
+        elif isinstance(base, str) and not host_is_local(base)[0] and not is_provider_default(provider, base):
+            out.append(f"{name} sends project text to {base}")
     return out
+
+
+def approval_title(items: list[str]) -> str:
+    """The question above the items: it says a key goes too when one does."""
+    if any(" sends your $" in item or " reads its key from $" in item for item in items):
+        return "This project sends your keys and project text to endpoints that need your approval:"
+    return "This project sends text to endpoints that need your approval:"
 
 
 def _file() -> Path:

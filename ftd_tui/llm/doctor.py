@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..core.providers import STANDARD_KEY_ENV, iter_roles, provider_of
 from .door import Door, LLMError, Role
 
-VERDICTS = {"no_key": "no key", "unreachable": "server unreachable", "timeout": "server unreachable (timeout)",
+VERDICTS = {"no_key": "no key", "unreachable": "server unreachable", "timeout": "timed out",
             "bad_request": "refused", "offline": "refused by deployment.offline", "no_model": "not configured"}
 
 
@@ -40,5 +40,12 @@ async def probe_roles(settings: dict, timeout: float = 120) -> list[Probe]:
         except LLMError as exc:
             return Probe(name, str(spec.get("model")), key, f"{VERDICTS.get(exc.kind, exc.kind)}: {exc.message}", False)
 
-    roles = iter_roles(settings)
-    return list(await asyncio.wait_for(asyncio.gather(*(probe(p, s) for p, s in roles)), timeout=timeout))
+    async def bounded(path, spec) -> Probe:
+        # the door bounds each call; this bounds a probe queued behind others for a server's slot
+        try:
+            return await asyncio.wait_for(probe(path, spec), timeout=timeout)
+        except TimeoutError:
+            return Probe(".".join(map(str, path[1:])), str(spec.get("model")), "",
+                         f"timed out: no answer within {timeout:.0f} s (waiting for the server)", False)
+
+    return list(await asyncio.gather(*(bounded(p, s) for p, s in iter_roles(settings))))

@@ -825,7 +825,7 @@ class FtdApp(App):
 
     def ask_approval(self, settings: dict, then) -> bool:
         """True when the project's endpoints are approved; else ask, and on yes approve and call ``then``."""
-        from ..core.trust import approve, is_approved, needs_approval
+        from ..core.trust import approval_title, approve, is_approved, needs_approval
 
         if is_approved(settings):
             return True
@@ -835,9 +835,9 @@ class FtdApp(App):
                 approve(settings, self.root)
                 then()
 
-        self.push_screen(Choice("This project sends text to endpoints that need your approval:",
-                                [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
-                                "\n".join(needs_approval(settings))), answered)
+        items = needs_approval(settings)  # each says what goes where, a key included
+        self.push_screen(Choice(approval_title(items), [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
+                                "\n".join(items)), answered)
         return False
 
     def action_models(self) -> None:
@@ -1060,9 +1060,11 @@ class FtdApp(App):
                     approve(settings, self.root)
                     self.action_run_critique(fresh=True, with_transcripts=with_transcripts)
 
-            self.push_screen(Choice("This project sends text to endpoints that need your approval:",
-                                    [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
-                                    "\n".join(needs_approval(settings))), answered)
+            from ..core.trust import approval_title
+
+            items = needs_approval(settings)  # each says what goes where, a key included
+            self.push_screen(Choice(approval_title(items), [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
+                                    "\n".join(items)), answered)
             return
         from ..critique.run import panel_source
         from .critique_screen import CritiqueScreen

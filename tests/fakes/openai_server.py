@@ -9,6 +9,12 @@ what the next request gets:
   {"text": "...", "cut_after": 2}                    a stream cut after 2 chunks
   {"text": "...", "finish_reason": "length"}          a reply cut by max_tokens
   {"text": "...", "prompt_tokens": 10}               the server's prompt-token count (truncation)
+  {"hang": true}                                     accepts and reads the request, never answers (until
+                                                     the server stops; a number: that many seconds, then
+                                                     the connection closes without a reply)
+  {"text": "...", "trickle": 1.0}                    a word per chunk, one every 1.0 s (not streamed: the
+                                                     JSON body written in pieces, one every 1.0 s)
+  {"text": "...", "first_delay": 5}                  streamed: the headers at once, the first chunk 5 s later
 An entry with "match": "some text" waits for the first request whose messages contain it
 (concurrent callers arrive in any order). Otherwise ``responder(body)`` answers when set (a
 function of the request returning an entry), else requests get ``default_text``.
@@ -43,6 +49,7 @@ class FakeOpenAI:
         self.script: list[dict] = []
         self.requests: list[dict] = []
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # releases the handlers of "hang" entries
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -56,6 +63,7 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -99,6 +107,11 @@ class FakeOpenAI:
                     time.sleep(fake.latency)
                 if "delay" in entry:
                     time.sleep(entry["delay"])
+                if entry.get("hang"):
+                    # the connection stays open and silent: no status line, no headers, no body
+                    fake.stopping.wait(None if entry["hang"] is True else float(entry["hang"]))
+                    self.close_connection = True
+                    return
                 status = entry.get("status", 200)
                 if status != 200:
                     headers = {"Retry-After": str(entry["retry_after"])} if "retry_after" in entry else {}
@@ -123,9 +136,9 @@ class FakeOpenAI:
                                      "model": body.get("model", "fake-model"),
                                      "choices": [{"index": 0, "finish_reason": entry.get("finish_reason", "stop"),
                                                   "message": {"role": "assistant", "content": text}}],
-                                     "usage": usage})
+                                     "usage": usage}, trickle=float(entry.get("trickle", 0)))
 
-            def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+            def _json(self, status: int, payload: dict, headers: dict | None = None, trickle: float = 0.0) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -133,7 +146,18 @@ class FakeOpenAI:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                if not trickle:
+                    self.wfile.write(data)
+                    return
+                try:  # the body in eight pieces, one every `trickle` seconds: each read succeeds in time
+                    step = max(1, -(-len(data) // 8))
+                    for i in range(0, len(data), step):
+                        if fake.stopping.wait(trickle):
+                            return
+                        self.wfile.write(data[i:i + step])
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _stream(self, text: str, entry: dict, usage: dict, body: dict) -> None:
                 self.send_response(200)
@@ -145,7 +169,13 @@ class FakeOpenAI:
                 size = max(1, -(-len(text) // n))
                 pieces = [text[i:i + size] for i in range(0, len(text), size)] or [""]
                 delay = float(entry.get("chunk_delay", 0.0))
+                if "trickle" in entry:  # a word per chunk, each after a pause
+                    pieces = [w + " " for w in text.split(" ")] or [""]
+                    pieces[-1] = pieces[-1][:-1]
+                    delay = float(entry["trickle"])
                 try:
+                    if entry.get("first_delay") and fake.stopping.wait(float(entry["first_delay"])):
+                        return
                     for i, piece in enumerate(pieces):
                         if "cut_after" in entry and i >= entry["cut_after"]:
                             self.wfile.flush()
@@ -156,8 +186,8 @@ class FakeOpenAI:
                                  "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                         self.wfile.flush()
-                        if delay:
-                            time.sleep(delay)
+                        if delay and fake.stopping.wait(delay):
+                            return
                     final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                              "model": body.get("model", "fake-model"),
                              "choices": [{"index": 0, "delta": {}, "finish_reason": entry.get("finish_reason", "stop")}],
