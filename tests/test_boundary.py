@@ -543,3 +543,53 @@ def test_a_save_cleans_stale_temp_files_in_its_folder(tmp_path):
     save_atomic(tmp_path / "eval" / "scenarios.yaml", "scénarios: []\n".encode(), create=True)
     assert not stale.exists()
     assert sorted(p.name for p in (tmp_path / "eval").iterdir()) == ["scenarios.yaml"]
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def test_the_app_says_a_read_only_file_was_not_saved_and_keeps_the_text(sample):
+    from apphelp import editor, run as run_app, running, wait_until
+
+    root = sample("math-tutoring")
+    f = root / "config/persona-template.yaml"
+    os.chmod(f, 0o444)
+    before = f.read_bytes()
+
+    async def go():
+        async with running(root) as (app, pilot):
+            notes = []
+            real = app.notify
+            app.notify = lambda msg, *a, **k: (notes.append(str(msg)), real(msg, *a, **k))[1]
+            app.open_artifact("personas", focus=True)
+            ed = editor(app)
+            ed.move_cursor((0, 0))
+            await pilot.press("#", " ", "à", " ", "r", "e", "v", "o", "i", "r", "enter")
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: any("read-only" in n for n in notes), what="the read-only notice")
+            assert ed.dirty and ed.text.startswith("# à revoir")
+            assert f.read_bytes() == before
+
+    run_app(go())
+
+
+def test_the_app_loads_a_project_with_a_fifo_and_a_link_out_without_hanging(sample, outside):
+    from apphelp import findings, loaded, run as run_app, running, wait_until
+
+    root = sample("math-tutoring")
+    (root / "config/rubric.yaml").unlink()
+    os.mkfifo(root / "config/rubric.yaml")
+    link(root, "config/system-prompt.md", outside)
+
+    async def go():
+        async with running(root) as (app, pilot):
+            await loaded(pilot)
+            app.poll_disk()  # polling the FIFO must not block either
+            seen = []
+            for aid, rule in (("rubric", "FIL008"), ("system-prompt", "FIL007")):
+                app.open_artifact(aid, focus=True)
+                await wait_until(pilot, lambda: any(rule in x for x in findings(app)), what=f"{rule} on {aid}")
+                seen += findings(app)
+            assert not any(CANARY in x for x in seen)
+
+    run_app(go())

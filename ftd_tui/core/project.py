@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .boundary import FileRefused, read_inside
+from .boundary import FileRefused, read_inside, read_regular
 from .diagnostics import Diagnostic, make
 from .markdown import MarkdownDoc, parse_markdown
 from .yamldoc import MAX_BYTES, YamlDocument, YamlError, decode_text
@@ -284,13 +284,15 @@ def file_changed(path: Path, stamp: FileStamp | None) -> bool:
         st = path.stat()
     except FileNotFoundError:
         return stamp is not None
+    except OSError:  # a folder made unreadable meanwhile: not the file that was loaded
+        return True
     if stamp is None:
         return True
     if (st.st_size, st.st_mtime_ns, st.st_ino) == (stamp.size, stamp.mtime_ns, stamp.inode):
         return False
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() != stamp.sha256
-    except OSError:
+    try:  # read as artifacts are read: a file replaced by a FIFO must not hang the app's polling
+        return hashlib.sha256(read_regular(path)).hexdigest() != stamp.sha256
+    except FileRefused:
         return True
 
 

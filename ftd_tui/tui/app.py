@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from ..core.diffing import summary
 from ..core.drafts import Draft, DraftStore
-from ..core.project import ARTIFACTS, BY_ID, ConflictError, FileStamp, Project, file_changed, save_atomic
+from ..core.project import ARTIFACTS, BY_ID, ConflictError, FileStamp, Project, ReadOnlyError, file_changed, save_atomic
 from ..core.textsafe import clean, clean_line
 from ..core.userdirs import load_prefs, state_dir
 from .screens import Choice, DiffScreen, DraftsScreen, GatesScreen, HelpScreen, NewProjectScreen
@@ -108,6 +108,17 @@ class ArtifactEditor(TextArea):
 
 
 TIER_STYLE = {"cheapest": "green", "cost-effective": "green", "expensive": "yellow", "very expensive": "bold red"}
+
+
+def _disk_text(root: Path, rel: str) -> str:
+    """The file on disk, for the conflict diff: read only inside the project and only a regular
+    file (a FIFO would hang the app, a symlink out would show a file from outside it)."""
+    from ..core.boundary import FileRefused, read_inside
+
+    try:
+        return read_inside(root, rel).decode("utf-8", errors="replace").lstrip("\ufeff")
+    except FileRefused:
+        return ""
 
 
 def _k(n: int) -> str:
@@ -623,6 +634,11 @@ class FtdApp(App):
         except ConflictError:
             self.resolve_conflict(artifact_id)
             return False
+        except ReadOnlyError:  # never quietly replace a mode-444 file; the CLI asks for --force
+            self.notify(f"{lf.rel} is read-only: not saved. Make it writable (chmod u+w {lf.rel}) and save again; "
+                        "your text is kept (draft).", severity="error", markup=False)
+            self.write_draft(artifact_id)
+            return False
         except OSError as exc:
             self.notify(f"could not save {lf.rel}: {exc.strerror or exc}. Your text is kept (draft).", severity="error",
                         markup=False)
@@ -688,7 +704,7 @@ class FtdApp(App):
     def resolve_conflict(self, artifact_id: str) -> None:
         ed = self.editors[artifact_id]
         lf = self.project.files[artifact_id]
-        disk = lf.abspath.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff") if lf.abspath.exists() else ""
+        disk = _disk_text(self.root, lf.rel)
 
         def answered(choice: str | None) -> None:
             if choice == "diff":
