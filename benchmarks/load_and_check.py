@@ -56,6 +56,32 @@ def generate_large(dest: Path, criteria: int = 60, examples: int = 8, topics: in
     return dest
 
 
+def with_unknown_keys(dest: Path, n: int) -> Path:
+    """A sample whose rubric carries ``n`` keys the schema does not know: ``n`` findings in one file."""
+    shutil.copytree(REPO / "sample_projects" / "math-tutoring", dest)
+    with open(dest / "config/rubric.yaml", "a", encoding="utf-8") as f:
+        f.writelines(f"reviewer_note_{i:05d}: keep this wording\n" for i in range(n))
+    return dest
+
+
+def many_findings(tmp: Path, sizes=(2_000, 8_000, 16_000, 50_000)) -> str:
+    """`ftd check` (in-process, text output, capped at 50 per file) on N findings in one file.
+    Before issue 12 this was quadratic: 0.75 s, 6.5 s, 23 s and over 60 s."""
+    import contextlib
+    import io
+
+    from ftd_tui.cli import main as ftd
+
+    parts = []
+    for n in sizes:
+        root = with_unknown_keys(tmp / f"unknown-{n}", n)
+        t = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            ftd(["check", str(root)])
+        parts.append(f"{n:,}: {time.perf_counter() - t:.2f} s")
+    return "ftd check with N unknown keys in one file (in-process): " + " · ".join(parts)
+
+
 def measure(root: Path, runs: int) -> tuple[float, float, int]:
     from ftd_tui.core.checks import check_project
     from ftd_tui.core.gates import compute_gates
@@ -106,6 +132,7 @@ def main() -> None:
         for _ in range(10):
             YamlDocument(text).data
         print(f"\nparse + construct the {lines}-line rubric: {(time.perf_counter() - t) * 100:.1f} ms")
+        print(many_findings(Path(tmp)))
     py = sys.executable
     print(f"cold `python -c 'import ftd_tui.core'`: {cold([py, '-c', 'import ftd_tui.core']):.0f} ms")
     print(f"cold `ftd check sample_projects/math-tutoring`: {cold([py, '-m', 'ftd_tui', 'check', str(REPO / 'sample_projects/math-tutoring')]):.0f} ms")
