@@ -399,3 +399,24 @@ def test_doctor_with_no_roles_exits_1(sample):
     p = _cli("doctor", str(root))
     assert p.returncode == 1
     assert p.stdout.strip().splitlines()[-1] == "not working: no model role is configured"
+
+
+def test_the_apps_approval_dialog_says_the_key_goes_too(server, sample):
+    from apphelp import run, running, wait_until
+    from ftd_tui.tui.screens import Choice
+
+    root = _leaky_project(sample, server.base_url)
+
+    async def go():
+        async with running(root) as (app, pilot):
+            app.open_artifact("rubric", focus=True)
+            await pilot.press("f6")
+            await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="approval question")
+            assert "your keys and project text" in app.screen.question
+            assert f"models.judges[0] sends your $OPENAI_API_KEY and project text to {server.base_url}" \
+                in app.screen.detail
+            await pilot.press("n")
+            await wait_until(pilot, lambda: not isinstance(app.screen, Choice), what="dialog closed")
+
+    run(go())
+    assert server.requests == []  # cancelled: nothing was sent, the key least of all
