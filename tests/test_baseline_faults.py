@@ -18,6 +18,7 @@ from baselinehelp import REPO, Roles, cli, only_run, records, wire
 from helpers import yset
 from fakes.openai_server import FakeOpenAI
 
+from ftd_tui.baseline.runner import EARLY_STOP_MIN
 from ftd_tui.core.checks import check_project
 from ftd_tui.core.gates import compute_gates
 from ftd_tui.core.markdown import parse_markdown
@@ -57,21 +58,35 @@ def test_judges_answering_only_prose_fail_the_run_and_every_request_is_counted(s
     out = json.loads(r.stdout)
     assert out["state"] == "failed" and out["failure"]["kind"] == "judges_unusable"
     assert out["recommendation"] is None and out["pass_rate"] is None
-    assert {u["model"] for u in out["failure"]["judges"]} == {"openai/judge-a", "openai/judge-b"}
+    # the judge that first proved unusable stopped the run; the other is named too once it has
+    # answered at all (every one of its answers was ERROR as well)
+    assert {u["model"] for u in out["failure"]["judges"]} <= {"openai/judge-a", "openai/judge-b"}
+    assert out["failure"]["judges"]
     assert all(u["errors"] == u["answers"] > 0 for u in out["failure"]["judges"])
     run = only_run(root)
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["state"] == "failed" and json.loads((run / "progress.json").read_text())["state"] == "failed"
-    # every request the server received is counted: each judge question was asked, re-asked once,
-    # then recorded as ERROR; the other calls answered the first time
+    progress = json.loads((run / "progress.json").read_text())
+    assert summary["state"] == "failed" and progress["state"] == "failed"
+    # the run stopped paying once a judge was surely past the limit (EARLY_STOP_MIN answers, all
+    # ERROR), not after every question and its re-ask: questions are left unanswered for a resume
+    judged = progress["stages"]["judgments"]
+    assert EARLY_STOP_MIN <= judged["done"] < judged["total"], judged
+    assert any("stopped before paying for more" in e for e in summary["errors"])
+    # every request the server received is counted: a judge question recorded as ERROR was asked
+    # and re-asked; one stopped before its re-ask was asked once and is recorded as failed
     answers = records(run, "answer")
     assert answers and all(a["answer"] == "ERROR" for a in answers)
     assert out["calls"] == sent
     req = out["requests"]
-    assert req["sent"] == sent and req["failed"] == len(answers)
-    assert req["sent"] == req["answered"] + 2 * req["failed"]
+    failed = records(run, "failed")
+    assert req["sent"] == sent and req["failed"] == len(failed) > len(answers)
+    asked = sum(u["requests"] for f in failed for u in f["usage"])
+    assert asked == 2 * len(answers) + (len(failed) - len(answers))
+    assert req["sent"] == req["answered"] + asked
+    # without the stop: every question asked twice
+    assert req["sent"] < req["answered"] + 2 * judged["total"]
     judge_rows = [u for role, u in summary["usage"].items() if role.startswith("judge")]
-    assert sum(u["requests"] for u in judge_rows) == 2 * len(answers) and sum(u["calls"] for u in judge_rows) == 0
+    assert sum(u["requests"] for u in judge_rows) == asked and sum(u["calls"] for u in judge_rows) == 0
     # the report says so first and recommends nothing; gate 7 stays open
     report = (root / "base-model-eval-results.md").read_text()
     body = report[report.index("<!-- ftd:generated:start -->"):]

@@ -183,10 +183,11 @@ def cmd_baseline(args) -> int:
     report = None
     # a report (and so a decision) only on a whole run: a stopped or partial run would be a
     # pass rate over whichever conversations happened to finish first
-    # A run failed for unusable judges is whole too: its report says so at the top, with no
-    # recommendation (gate 7 stays open), instead of leaving an older verdict standing unexplained
-    whole = summary.get("state") == "done" or (summary.get("failure") or {}).get("kind") == "judges_unusable"
-    if not args.smoke and whole and not summary.get("unfinished") and summary.get("assessed"):
+    # A run failed for unusable judges gets one too, stopped early or not: its report says so at the
+    # top, with no recommendation (gate 7 stays open), instead of leaving an older verdict standing
+    whole = summary.get("state") == "done" and not summary.get("unfinished") and summary.get("assessed")
+    judges_failed = (summary.get("failure") or {}).get("kind") == "judges_unusable"
+    if not args.smoke and (whole or judges_failed):
         from .runner import write_report
 
         report = write_report(project.root, summary)

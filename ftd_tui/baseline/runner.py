@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..core import runs
+from ..core import runs, stats
 from ..core.costs import price_for
 from ..core.project import save_atomic
 from ..core.providers import provider_of
 from ..core.textsafe import clean, json_text
-from ..llm.door import REQUESTS, Door, LLMError, Role
+from ..llm.door import BEFORE_SEND, REQUESTS, Door, LLMError, Role
 from . import prompts as P
 from .setup import BaselineError, Inputs, judge_role, num_ctx_for, smoke_selection
 
@@ -29,6 +29,17 @@ TRUNCATION_SLACK = {True: (0.98, 8), False: (0.70, 0)}  # exact counts: 2% + 8 t
 
 class CostStop(Exception):
     pass
+
+
+class JudgesUnusable(Exception):
+    """A judge keeps answering ERROR: every further question would be paid for and scored as a
+    failed check, so the run stops spending (what was answered is kept for a resume)."""
+
+
+# A judge is stopped early once this process has asked it this many questions and the 95% Wilson
+# interval of its ERROR share lies wholly above eval.max_judge_errors: not a bad streak, a judge
+# that cannot answer. Fewer answers decide nothing early; the end-of-run check still applies.
+EARLY_STOP_MIN = 12
 
 
 @dataclass
@@ -98,6 +109,8 @@ class Runner:
         self._dirty = True
         self._prices: dict[str, Any] = {}
         self._roles: dict[Any, Role] = {}
+        self._fresh: dict[int, list[int]] = {}  # judge -> [ERROR answers, answers] made by this process
+        self._stop: JudgesUnusable | None = None  # set once: every later call is refused before sending
 
     # ------------------------------------------------------------ checkpoint
     def _record(self, rec: dict) -> None:
@@ -114,12 +127,19 @@ class Runner:
 
     async def _call(self, role: Role, messages: list[dict], *, structured=None, max_out: int | None = None,
                     sample_index: int = 0, use_cache: bool | None = None) -> tuple[Any, dict]:
+        if self._stop is not None:
+            raise self._stop  # nothing more is sent once the judges are known to be unusable
+        tally = [0]  # every request the door sends for this call: retries and the structured re-ask too
+
+        def gate() -> None:  # checked again once a slot is free (calls queue long before they send),
+            if self._stop is not None:  # and before a re-ask: an unusable judge's re-asks are mostly waste
+                raise LLMError("cancelled", str(self._stop))
+
         cache = self.use_cache if use_cache is None else use_cache
         price = self._price(role)
         held = self.guard.reserve(price, messages, max_out or int(role.spec.get("max_tokens") or 1024))
         cost: float | None = None
-        tally = [0]  # every request the door sends for this call: retries and the structured re-ask too
-        token = REQUESTS.set(tally)
+        token, gate_token = REQUESTS.set(tally), BEFORE_SEND.set(gate)
         try:
             if structured is not None:
                 value, reply = await self.door.structured(role, messages, structured, use_cache=cache)
@@ -137,11 +157,16 @@ class Runner:
                      "requests": tally[0]}
             return value, usage
         except LLMError as exc:
-            self.failed += 1
-            self._record_failure(role, exc, tally[0], price)
+            stopped = exc.kind == "cancelled" and self._stop is not None
+            if tally[0] or not stopped:  # refused before its first request: not a call, not a failure
+                self.failed += 1
+                self._record_failure(role, exc, tally[0], price)  # asked, stopped before the re-ask
+            if stopped:
+                raise self._stop from None
             raise
         finally:
             REQUESTS.reset(token)
+            BEFORE_SEND.reset(gate_token)
             self.calls_made += tally[0]
             self.guard.settle(held, cost)
 
@@ -356,7 +381,7 @@ class Runner:
                         jobs.append(self._judge_one(c, j, role, cid))
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for r in results:
-            if isinstance(r, (CostStop, asyncio.CancelledError)):
+            if isinstance(r, (CostStop, JudgesUnusable, asyncio.CancelledError)):
                 raise r
             if isinstance(r, BaseException):
                 raise r
@@ -376,9 +401,8 @@ class Runner:
             answer, reasoning, usage = "ERROR", exc.message, {"cost": None}
         rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid, "answer": answer,
                "reasoning": reasoning, "usage": [usage] if "role" in usage else [], "cost": usage.get("cost")}
-        self._record(rec)
-        self.answers[(c.id, j, cid)] = rec
-        self.stage_done["judgments"] += 1
+        self._answered(rec)
+        self._stop_if_unusable(j)
 
     async def _judge_all(self, c: Conv, j: int, role: Role, ask: list[str]) -> None:
         msgs = P.judge_all_messages({cid: self.inputs.criteria[cid] for cid in ask}, c.exchanges, self.inputs.system_message)
@@ -395,9 +419,28 @@ class Runner:
             rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid,
                    "answer": v.answer if v else "ERROR", "reasoning": clean(v.reasoning) if v else "no verdict for this criterion",
                    "usage": [usage] if k == 0 and "role" in usage else [], "cost": usage.get("cost") if k == 0 else 0.0}
-            self._record(rec)
-            self.answers[(c.id, j, cid)] = rec
-            self.stage_done["judgments"] += 1
+            self._answered(rec)
+        self._stop_if_unusable(j)
+
+    def _answered(self, rec: dict) -> None:
+        self._record(rec)
+        self.answers[(rec["conv"], rec["judge"], rec["criterion"])] = rec
+        self.stage_done["judgments"] += 1
+        tally = self._fresh.setdefault(rec["judge"], [0, 0])
+        tally[0] += rec["answer"] == "ERROR"
+        tally[1] += 1
+
+    def _stop_if_unusable(self, j: int) -> None:
+        """Stop the run once judge ``j`` is surely past the ERROR limit (see EARLY_STOP_MIN). Only
+        this process's answers count: a resume after the server was fixed starts with a clean slate."""
+        errors, total = self._fresh.get(j, (0, 0))
+        if self._stop is not None or total < EARLY_STOP_MIN:
+            return
+        low = stats.wilson(errors, total)[0]
+        if low > self._max_judge_errors():
+            self._stop = JudgesUnusable(f"judge {self.inputs.judges[j].get('model')} answered ERROR on {errors} of "
+                                        f"the last {total} questions: stopped before paying for more")
+            raise self._stop
 
     async def _repeats(self) -> None:
         """--judge-repeats k: re-ask a seeded sample of (conversation, criterion) pairs k - 1 more
@@ -525,6 +568,10 @@ class Runner:
         except CostStop as exc:
             self.state = "stopped"
             self.errors.append(str(exc))
+        except JudgesUnusable as exc:
+            self.errors.append(str(exc))
+            self._check_judges()  # the judge is over the limit on every answer it gave: "failed"
+            self.state = "failed"
         except asyncio.CancelledError:
             self.state = "cancelled"
             raise
@@ -586,7 +633,7 @@ class Runner:
         if not (self.dir / "scenarios.json").exists() and all(s.get("situation") for s in scenarios):
             runs.write_json_atomic(self.dir / "scenarios.json", scenarios)
         for r in results:
-            if isinstance(r, CostStop):
+            if isinstance(r, (CostStop, JudgesUnusable)):
                 raise r
             if isinstance(r, BaseException) and not isinstance(r, LLMError):
                 raise r
@@ -686,4 +733,4 @@ def elapsed() -> Callable[[], float]:
     return lambda: time.monotonic() - t
 
 
-__all__ = ["Runner", "run_baseline", "write_report", "BaselineError", "CostStop"]
+__all__ = ["Runner", "run_baseline", "write_report", "BaselineError", "CostStop", "JudgesUnusable"]

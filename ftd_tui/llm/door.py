@@ -41,6 +41,11 @@ _SCHEMAS: dict[type, dict] = {}
 # A caller that must report every request it caused (retries and structured() re-asks too: a
 # baseline's "calls") sets a one-item list here; each request sent to a server adds 1.
 REQUESTS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("ftd_door_requests", default=None)
+# A caller that may have to stop sending while calls wait for a slot (a baseline whose judges
+# proved unusable) sets a function here: the door calls it once it holds a slot, just before
+# sending, and it raises LLMError to refuse. A check before queueing would let every queued
+# call through.
+BEFORE_SEND: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("ftd_door_gate", default=None)
 
 
 def load_litellm():
@@ -250,6 +255,9 @@ class Door:
             try:
                 async with self._semaphore(role):
                     self._refuse_if_tripped(role)  # a call queued behind hung ones fails fast too
+                    gate = BEFORE_SEND.get()
+                    if gate is not None:
+                        gate()
                     limits = self._limits(role, stream, total - spent, total, attempt)
                     started = time.monotonic()
                     try:
