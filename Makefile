@@ -17,8 +17,10 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/ftd $(SAMPLE)
 
+# One worker per core (pytest-xdist): most of the suite's time is real subprocesses (the CLI,
+# the detached baseline, tmux) importing litellm, which parallelises cleanly.
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto
 
 check: $(STAMP)
 	for p in sample_projects/*/; do $(VENV)/bin/ftd check $$p || exit 1; done
