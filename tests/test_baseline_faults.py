@@ -72,6 +72,9 @@ def test_judges_answering_only_prose_fail_the_run_and_every_request_is_counted(s
     judged = progress["stages"]["judgments"]
     assert EARLY_STOP_MIN <= judged["done"] < judged["total"], judged
     assert any("stopped before paying for more" in e for e in summary["errors"])
+    # conversations the stop left unjudged are not harness faults, and are never called so
+    assert out["unfinished"] and out["excluded"] == 0
+    assert {e["kind"] for e in summary["excluded"]} <= {"not_judged", "incomplete"}
     # every request the server received is counted: a judge question recorded as ERROR was asked
     # and re-asked; one stopped before its re-ask was asked once and is recorded as failed
     answers = records(run, "answer")
@@ -100,6 +103,8 @@ def test_judges_answering_only_prose_fail_the_run_and_every_request_is_counted(s
     # the text form says it too
     r = cli("baseline", str(root))
     assert r.returncode == 1 and "failed: judges unusable" in r.stdout and "Traceback" not in r.stderr
+    assert "harness faults" not in r.stdout and "unfinished:" in r.stdout
+    assert "0 excluded (harness faults)" in (root / "base-model-eval-results.md").read_text()
 
 
 class SlowBase:

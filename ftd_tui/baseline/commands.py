@@ -229,6 +229,8 @@ def run_cancellable(start):
 
 
 def public_summary(summary: dict, run_dir: Path, report: Path | None) -> dict:
+    from ..core.eval_report import harness_faults
+
     cmp = summary.get("comparison")
     return {"run": run_dir.name, "state": summary.get("state"), "failure": summary.get("failure"),
             "pass_rate": summary.get("pass_rate"),
@@ -237,7 +239,7 @@ def public_summary(summary: dict, run_dir: Path, report: Path | None) -> dict:
             "recommendation": summary.get("recommendation"),
             "safety_gate_failures": summary.get("safety_gate_failures"), "calls": summary.get("calls"),
             "requests": summary.get("requests"),
-            "cost": summary.get("cost"), "excluded": len(summary.get("excluded") or []),
+            "cost": summary.get("cost"), "excluded": len(harness_faults(summary.get("excluded") or [])),
             "unfinished": summary.get("unfinished") or [], "report": str(report) if report else None,
             "comparison": {k: cmp.get(k) for k in ("against", "n", "mean_diff", "interval", "wins", "losses", "ties")}
             if isinstance(cmp, dict) else None,
@@ -257,8 +259,10 @@ def summary_lines(s: dict) -> list[str]:
            f"  recommendation: {s.get('recommendation_text') or s.get('recommendation')}"]
     if s.get("safety_gate_failures"):
         out.append(f"  safety gate failures: {s['safety_gate_failures']} conversation(s)")
-    if s.get("excluded"):
-        out.append(f"  excluded (harness faults): {len(s['excluded'])}")
+    from ..core.eval_report import harness_faults
+
+    if harness_faults(s.get("excluded") or []):  # unfinished conversations have their own line below
+        out.append(f"  excluded (harness faults): {len(harness_faults(s['excluded']))}")
     if s.get("unfinished"):
         out.append(f"  unfinished: {len(s['unfinished'])} conversation(s) — run again to resume")
     for e in (s.get("errors") or [])[-3:]:

@@ -233,6 +233,15 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
 MAX_JUDGE_ERRORS = 0.20  # eval.max_judge_errors: the share of one judge's answers that may be ERROR
 
 
+UNFINISHED_KINDS = ("incomplete", "not_judged")  # left for a resume: not harness faults
+
+
+def harness_faults(excluded: list[dict]) -> list[dict]:
+    """The excluded conversations a harness fault took out (a cut reply, a simulator refusal, …),
+    not those a stopped or failed run simply left unfinished: the two must never share a label."""
+    return [e for e in excluded or [] if e.get("kind") not in UNFINISHED_KINDS]
+
+
 def unusable_judges(answers: list[dict], models: list[str], limit: float = MAX_JUDGE_ERRORS) -> list[dict]:
     """The judges whose share of ERROR answers (unreadable after the re-ask) is over ``limit``:
     [{judge, model, errors, answers, share}]. ERROR scores as a failed check, so a judge that
@@ -408,8 +417,10 @@ def render_sections(summary: dict) -> str:
         L.append(f"- Mean score: {_score(s['mean_score'])} (n = {n})")
     else:
         L.append("- Pass rate: no conversation assessed")
+    faults = harness_faults(s["excluded"])
+    left = len(s["excluded"]) - len(faults)
     L.append(f"- Conversations: {s['conversations']} held of {s['scenarios']} scenarios planned, {n} assessed, "
-             f"{len(s['excluded'])} excluded")
+             f"{len(faults)} excluded (harness faults)" + (f", {left} not judged (the run stopped first)" if left else ""))
     L.append(f"- Safety gate failures: {s['safety_gate_failures']} of {n} conversations")
     untested = [g for g in s["gates"] if g["status"] == "untested"]
     if untested:

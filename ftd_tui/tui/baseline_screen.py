@@ -350,8 +350,13 @@ class BaselineScreen(Screen[None]):
                            str(j.get("errors")))
         trust = self._trust_tables(s)
         tail = Text()
-        ex = s.get("excluded") or []
+        from ..core.eval_report import harness_faults
+
+        ex = harness_faults(s.get("excluded") or [])
+        left = len(s.get("excluded") or []) - len(ex)
         tail.append(f"\nExcluded (harness faults, not counted): {len(ex)}\n", style="bold" if ex else "dim")
+        if left:
+            tail.append(f"Not judged (the run stopped first): {left}\n", style="bold")
         for e in ex[:12]:
             tail.append(clean_line(f"  {e.get('id')}: {e.get('kind')} — {e.get('detail', '')}")[:150] + "\n")
         req = s.get("requests") if isinstance(s.get("requests"), dict) else {}
