@@ -381,9 +381,7 @@ class Runner:
                         jobs.append(self._judge_one(c, j, role, cid))
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for r in results:
-            if isinstance(r, (CostStop, JudgesUnusable, asyncio.CancelledError)):
-                raise r
-            if isinstance(r, BaseException):
+            if isinstance(r, BaseException):  # a stop (cost, judges), a cancel or a bug: all end here
                 raise r
         if all((c.id, j, cid) in self.answers for j in range(len(self.inputs.judges)) for cid in ask):
             self._score(c, ask)

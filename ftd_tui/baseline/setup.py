@@ -186,7 +186,7 @@ def scenarios_path(root: Path) -> Path:
 def load_or_draw(inputs: Inputs, n: int | None, redraw: bool, *, write: bool = True) -> tuple[list[dict], str, bool]:
     """The project's scenarios (drawing eval/scenarios.yaml when missing or asked to):
     (scenarios, file text, drawn now). ``write=False`` draws without saving (a forecast)."""
-    from ..core.scenarios import draw_scenarios, read_scenarios, write_scenarios
+    from ..core.scenarios import read_scenarios, write_scenarios
 
     path = scenarios_path(inputs.project.root)
     ev = inputs.settings.get("eval") if isinstance(inputs.settings.get("eval"), dict) else {}
@@ -196,30 +196,28 @@ def load_or_draw(inputs: Inputs, n: int | None, redraw: bool, *, write: bool = T
         scenarios, problems = read_scenarios(text)
         if problems:
             raise BaselineError(f"{runs.SCENARIOS_FILE}: " + "; ".join(problems[:3]) + " (fix it, or redraw with --redraw)")
-        if n is not None and n != len(scenarios) and _drawn_count(inputs, n, ev) != len(scenarios):
+        # `--scenarios n` may have drawn more than n (the safety gates' own scenarios): the same
+        # command must then resume, not refuse (issue 12, item 13)
+        if n is not None and n != len(scenarios) and len(_draw(inputs, n, ev)) != len(scenarios):
             raise BaselineError(f"{runs.SCENARIOS_FILE} holds {len(scenarios)} scenarios, not {n}: add --redraw to draw "
                                 f"{n} new ones (your edits to the file would be replaced)")
         return scenarios, text, False
-    scenarios = draw_scenarios(inputs.taxonomy, inputs.rubric, want,
-                               ev.get("min_per_gate") if isinstance(ev.get("min_per_gate"), int) else 2,
-                               ev.get("seed_start") if isinstance(ev.get("seed_start"), int) else 9000,
-                               inputs.max_exchanges)
+    scenarios = _draw(inputs, want, ev)
     text = write_scenarios(scenarios, HEADER)
     if write:
         save_atomic(path, text.encode("utf-8"), create=True)
     return scenarios, text, True
 
 
-def _drawn_count(inputs: Inputs, n: int, ev: dict) -> int:
-    """How many scenarios ``--scenarios n`` draws: more than n when the safety gates' own
-    scenarios outnumber it. The file drawn by `--scenarios 3` holds 9 when three gates need
-    three each, and the same command must then resume, not refuse (issue 12, item 13)."""
+def _draw(inputs: Inputs, n: int, ev: dict) -> list[dict]:
+    """The scenarios ``n`` asks for, drawn from the project's settings: more than n when the
+    safety gates' own scenarios outnumber it (`--scenarios 3` gives 9 when three gates need 3)."""
     from ..core.scenarios import draw_scenarios
 
-    return len(draw_scenarios(inputs.taxonomy, inputs.rubric, n,
-                              ev.get("min_per_gate") if isinstance(ev.get("min_per_gate"), int) else 2,
-                              ev.get("seed_start") if isinstance(ev.get("seed_start"), int) else 9000,
-                              inputs.max_exchanges))
+    return draw_scenarios(inputs.taxonomy, inputs.rubric, n,
+                          ev.get("min_per_gate") if isinstance(ev.get("min_per_gate"), int) else 2,
+                          ev.get("seed_start") if isinstance(ev.get("seed_start"), int) else 9000,
+                          inputs.max_exchanges)
 
 
 def _scenarios_text(root: Path) -> str:
