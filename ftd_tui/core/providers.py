@@ -91,12 +91,17 @@ def endpoint_label(role: dict) -> str:
     return base if isinstance(base, str) else f"{provider_of(str(role.get('model')))}'s default endpoint"
 
 
+def key_owner(env: str | None) -> str | None:
+    """The provider whose standard key variable ``env`` is (OPENAI_API_KEY -> openai), or None."""
+    return next((p for p, var in STANDARD_KEY_ENV.items() if var == env), None)
+
+
 def foreign_key(role: dict) -> tuple[str, str] | None:
     """(variable, endpoint) when the role sends a provider's standard key (OPENAI_API_KEY, …)
     somewhere that is not that provider's own API — loopback included: another user of a
     shared host can listen on any local port."""
     env = key_variable(role)
-    owner = next((p for p, var in STANDARD_KEY_ENV.items() if var == env), None)
+    owner = key_owner(env)
     if owner is None:
         return None
     base = role.get("api_base")

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..diagnostics import Diagnostic
 from .common import Where, schema_errors, show, unknown_keys
-from ..providers import (LOCAL_PROVIDERS, STANDARD_KEY_ENV, foreign_key, host_is_local, is_provider_default,  # noqa: F401
-                         iter_roles, provider_of)
+from ..providers import (LOCAL_PROVIDERS, STANDARD_KEY_ENV, foreign_key, host_is_local, is_env_name,  # noqa: F401
+                         is_provider_default, iter_roles, key_owner, provider_of)
 from ..yamlpath import format_path
 from .families import family_of
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 class _Model(BaseModel):
@@ -161,7 +159,7 @@ def check_settings(data: Any, where: Where, root: Any = None) -> tuple[Settings 
         provider = provider_of(model)
         api_base = role.get("api_base")
         key_env = role.get("api_key_env")
-        if isinstance(key_env, str) and not ENV_NAME.match(key_env):
+        if isinstance(key_env, str) and not is_env_name(key_env):
             # never echo the value: it may be a key pasted by mistake
             diags.append(where.diag("SET004", path + ("api_key_env",),
                                     "api_key_env must be the NAME of an environment variable (letters, digits, _); "
@@ -232,7 +230,7 @@ def _foreign_key_diag(where: Where, path: tuple, role: dict, leak: tuple[str, st
     """SET013: a provider's standard key goes to an endpoint that is not that provider's —
     whoever listens there (another user's process on a loopback port too) gets the key."""
     env, endpoint = leak
-    owner = next(p for p, var in STANDARD_KEY_ENV.items() if var == env)
+    owner = key_owner(env)
     at = "api_key_env" if isinstance(role.get("api_key_env"), str) else "api_base" if isinstance(role.get("api_base"), str) else "model"
     return where.diag("SET013", path + (at,),
                       f"{format_path(path)} sends your ${env} (the {owner} key) to {show(endpoint)}, which is not "
