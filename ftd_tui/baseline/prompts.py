@@ -224,3 +224,15 @@ def asked(criteria: dict[str, Any], turns: int) -> list[str]:
             continue
         out.append(cid)
     return out
+
+
+# ---------------------------------------------------------------- the base model
+
+
+def base_messages(system_message: str, exchanges: list[dict], user: str) -> list[dict]:
+    """What the base model is sent: exactly what it will see once deployed — the system message,
+    the conversation so far, the new user message — and nothing ftd adds (no fence, no reference)."""
+    msgs = [{"role": "system", "content": system_message}] if system_message else []
+    for e in exchanges:
+        msgs += [{"role": "user", "content": e["user"]}, {"role": "assistant", "content": e["assistant"]}]
+    return msgs + [{"role": "user", "content": user}]

@@ -296,10 +296,7 @@ class Runner:
             rec = {"kind": "exchange", "conv": c.id, "n": n, "user": user, "assistant": None, "user_flaws": flaws,
                    "usage": [], "user_checkpointed": True}
             if fault is None:
-                bmsgs = [{"role": "system", "content": self.inputs.system_message}] if self.inputs.system_message else []
-                for e in c.exchanges:
-                    bmsgs += [{"role": "user", "content": e["user"]}, {"role": "assistant", "content": e["assistant"]}]
-                bmsgs.append({"role": "user", "content": user})
+                bmsgs = P.base_messages(self.inputs.system_message, c.exchanges, user)
                 answer, b_usage = await self._call(base, bmsgs, max_out=self.inputs.reply_limit, sample_index=self.seed)
                 rec["usage"].append(b_usage)
                 ours = self._our_count(bmsgs)

@@ -108,9 +108,10 @@ def usable_rubric(project: Project) -> dict:
     return rubric
 
 
-def gather(project: Project, settings: dict | None = None) -> Inputs:
+def gather(project: Project, settings: dict | None = None, *, require_models: bool = True) -> Inputs:
     """Refuses (BaselineError) what would make the run meaningless: unreadable artifacts, no
-    base, simulator or judge role, an empty rubric."""
+    base, simulator or judge role, an empty rubric. ``require_models=False`` (`ftd prompts show`,
+    which calls nothing) lets a project without roles through: what is sent does not depend on them."""
     for lf in project.files.values():
         lf.ensure_parsed()
     require_readable(project, (("settings", "ftd.yaml"), ("rubric", "the rubric"), ("taxonomy", "the taxonomy"),
@@ -125,6 +126,9 @@ def gather(project: Project, settings: dict | None = None) -> Inputs:
     judges = [j for j in models.get("judges") or [] if isinstance(j, dict) and isinstance(j.get("model"), str)]
     if not judges:
         missing.append("judges")
+    if missing and not require_models:
+        models = {**models, **{r: {"model": ""} for r in ("base", "user_sim") if r in missing}}
+        missing = []
     if missing:
         raise BaselineError("configure models." + ", models.".join(missing) + " in ftd.yaml first "
                             "(`ftd doctor --setup` proposes roles from the keys you have)")

@@ -114,7 +114,9 @@ def panel(project: Project, unit: str) -> list[Voice]:
     return voices
 
 
-def _context(project: Project) -> dict:
+def critique_context(project: Project) -> dict:
+    """The domain, description and constraints every expert is told (public: the app's panel
+    suggestion and `ftd prompts show expert` use it too)."""
     s = project.files["settings"].data if project.files["settings"].readable else {}
     s = s if isinstance(s, dict) else {}
     dep = s.get("deployment") if isinstance(s.get("deployment"), dict) else {}
@@ -123,7 +125,7 @@ def _context(project: Project) -> dict:
     return {"domain": s.get("domain"), "description": s.get("description"), "constraints": constraints}
 
 
-def _digest(project: Project, unit: str) -> dict[str, str]:
+def sibling_digest(project: Project, unit: str) -> dict[str, str]:
     out = {}
     for aid in SIBLINGS.get(unit, ()):
         lf = project.files[aid]
@@ -175,7 +177,7 @@ async def run_critique(door: Door, project: Project, unit: str, on_event: Callab
                       with_transcripts=with_transcripts)
     role = door.role("critic")
     artifact = {project.files[a].rel: t for a, t in texts.items()}
-    context, digest = _context(project), _digest(project, unit)
+    context, digest = critique_context(project), sibling_digest(project, unit)
     if with_transcripts:
         from .transcripts import best_and_worst, latest_run
 

@@ -1179,12 +1179,12 @@ class FtdApp(App):
     @work(exclusive=True, group="suggest")
     async def suggest_worker(self, unit: str, settings: dict) -> None:
         from ..critique.prompts import SuggestedPanel, panel_messages
-        from ..critique.run import _context
+        from ..critique.run import critique_context
         from ..llm.door import Door, LLMError
 
         door = Door(settings, trusted=True)
         try:
-            suggestion, _ = await door.structured(door.role("critic"), panel_messages(unit, _context(self.project)),
+            suggestion, _ = await door.structured(door.role("critic"), panel_messages(unit, critique_context(self.project)),
                                                   SuggestedPanel, use_cache=False)
         except LLMError as exc:
             self.notify(clean_line(exc.message), title="No panel suggested", severity="error", markup=False)
