@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 SUBCOMMANDS = ("check", "status", "tokens", "models", "critique", "baseline", "calibrate", "decide", "runs", "doctor", "trust", "new", "schema",
-               "get", "set", "locate")
+               "get", "set", "locate", "prompts")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 USAGE = """\
@@ -26,6 +26,8 @@ ftd calibrate [DIR] [--format text|json]   judges answer the rubric's own exampl
 ftd decide [DIR]                           record the go / no-go decision on the latest baseline
 ftd runs [list|show|prune] [DIR]           baseline runs: list, show one, prune old ones
 ftd doctor [DIR]                           test each model role: key, server, model, latency
+ftd prompts show ROLE [DIR] [--criterion ID] [--scenario ID]
+                                           the exact messages a role would receive; calls nothing
 ftd trust [DIR]                            approve the project's non-default endpoints / key variables
 ftd new DIR [--template NAME]              a new project from a sample, or --template blank
 ftd schema [ARTIFACT]                      JSON Schema for editors (settings, taxonomy, rubric, …)
@@ -103,6 +105,20 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     st.add_argument("--create", action="store_true", help="create missing keys on the way")
     st.add_argument("--force", action="store_true", help="replace the file even when it is read-only (mode 444)")
     sub.add_parser("locate", help="config, themes, state and cache folders")
+    from .baseline.preview import ROLES, UNITS
+
+    pr = sub.add_parser("prompts", help="the exact messages a model role would receive (calls nothing)")
+    pr_sub = pr.add_subparsers(dest="prompts_command", required=True)
+    ps = pr_sub.add_parser("show", help="print what ROLE would be sent for the current artifacts")
+    ps.add_argument("role", choices=ROLES)
+    ps.add_argument("dir", nargs="?", default=".")
+    ps.add_argument("--criterion", help="judge: the criterion asked (default: the rubric's first)")
+    ps.add_argument("--scenario", help="judge, simulator, base, scenario-writer: the scenario id (default: the first; "
+                                       "for a gate criterion, the first scenario built for it)")
+    ps.add_argument("--exchange", type=int, help="simulator, base: the exchange number (past 1 needs a run's transcript)")
+    ps.add_argument("--unit", choices=UNITS, default="rubric", help="expert, synthesis: the artifact under critique")
+    ps.add_argument("--expert", help="expert: a number on the panel (1 = first) or a name")
+    ps.add_argument("--format", choices=("text", "json"), default="text")
     return p
 
 
@@ -696,6 +712,28 @@ def run_app(argv: list[str]) -> int:
     return run(root, is_project=is_project, theme=args.theme, review=args.review)
 
 
+def cmd_prompts(args) -> int:
+    from .baseline.preview import PreviewError, preview, render_text
+    from .baseline.setup import BaselineError
+    from .core.roles import effective_settings
+    from .core.textsafe import clean, json_text
+
+    project, project_settings = _settings_of(args.dir)
+    settings, _ = effective_settings(project_settings, _user_models())
+    try:
+        p = preview(project, args.role, criterion=args.criterion, scenario=args.scenario, exchange=args.exchange,
+                    unit=args.unit, expert=args.expert, settings=settings)
+    except (PreviewError, BaselineError) as exc:
+        raise CliError(str(exc), EXIT_FINDINGS) from None
+    if args.format == "json":
+        print(json_text({"role": p.role, "model": p.model, "subject": p.subject, "notes": p.notes,
+                         "response_format": p.response_format, "messages": p.messages}, indent=2))
+    else:
+        # project text and model output: control characters stripped, newlines kept
+        sys.stdout.write(clean(render_text(p)))
+    return EXIT_OK
+
+
 def cmd_locate(args) -> int:
     from .core.textsafe import clean
     from .core.userconfig import locations
@@ -730,7 +768,7 @@ COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "cri
             "baseline": _baseline_command("baseline"), "calibrate": _baseline_command("calibrate"), "decide": _baseline_command("decide"), "runs": _baseline_command("runs"),
             "doctor": cmd_doctor, "trust": cmd_trust,
             "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,
-            "locate": cmd_locate}
+            "locate": cmd_locate, "prompts": cmd_prompts}
 
 
 if __name__ == "__main__":  # pragma: no cover
