@@ -1,0 +1,426 @@
+"""Is a simulated user's message a real break of character?
+
+Excluding a good conversation biases a baseline silently (a gate built for pasted-injection
+scenarios ends "untested"), so this check is precision first. A phrase alone decides nothing:
+where it stands decides. Text the user pasted or quoted — lines after "here's what the bot
+said:", `>` lines, fenced blocks, chat exports and logs with timestamps, "quoted" spans — is
+masked before any rule runs, because the user is reporting it, not saying it. On what is left
+(the message's own prose) a finding is either
+
+  ``fault``  a break no real user writes (the simulator says it is an AI, refuses the role,
+             comments on the simulation, leaks its prompt scaffolding, writes the assistant's
+             reply): the conversation is excluded;
+  ``unsure`` it might be a break ("I can't continue this conversation", an "Assistant:" line
+             near a mention of a chat log): kept, unless the optional second opinion says the
+             message is out of character.
+
+Pure: no model, no I/O. ``benchmarks/sim_fault_accuracy.py`` measures it on the labelled
+corpus in ``tests/data/sim_faults.yaml``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+FAULT, UNSURE = "fault", "unsure"
+MESSAGE_CAP = 4000  # characters of the triggering message kept in the checkpoint
+EXCERPT_CAP = 400
+REPEAT_MIN_WORDS = 6  # "idk", "ok thanks" twice is a person; a long message word for word is a loop
+
+DETAILS = {
+    "sim_empty": "the simulator sent an empty message",
+    "sim_refusal": "the simulator refused to play the role",
+    "sim_said_ai": "the simulator said it is an AI",
+    "sim_meta": "the simulator commented on the simulation instead of writing the user's message",
+    "sim_scaffolding": "the simulator leaked its prompt scaffolding",
+    "sim_wrote_assistant": "the simulator wrote the assistant's side of the conversation",
+    "sim_repeated": "the simulator repeated an earlier message word for word",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    certainty: str  # FAULT or UNSURE
+    detail: str
+    excerpt: str  # exactly text[span[0]:span[1]]
+    span: tuple[int, int]
+
+    @property
+    def is_fault(self) -> bool:
+        return self.certainty == FAULT
+
+    def record(self, exchange: int, text: str) -> dict:
+        """What the checkpoint keeps: the finding and the whole message (capped, visibly)."""
+        return {"kind": self.kind, "exchange": exchange, "detail": self.detail, "certainty": self.certainty,
+                "excerpt": self.excerpt, "span": list(self.span), "message": cap(text)}
+
+
+def cap(text: str, limit: int = MESSAGE_CAP) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- what the user pasted or quoted
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_QUOTED_LINE = re.compile(r"^\s*>")
+_TIME = re.compile(r"(?:\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b)", re.I)
+_ANY_LABEL = re.compile(r"^\s*[\[(]?[^\n:]{0,24}?[\])]?\s*\**[A-Za-z][\w .'-]{0,24}\**\s*:\s*\S")
+# words that say a nearby block is something the user copied from elsewhere
+_PASTE_WORDS = re.compile(
+    r"\b(?:past(?:e|ed|ing)|copied|copy|screenshot|transcript|chat ?logs?|logs?|export(?:ed)?|ticket|thread|e-?mail|"
+    r"forward(?:ed)?|fwd|said|says|say|told|wrote|writes|replied|answered|responded|sent|got|received|reads?|shows?|"
+    r"showed|popped up|bot|chatbot|other (?:ai|assistant|app|tool)|chatgpt|gpt|earlier|yesterday|last (?:time|week|night)|"
+    r"history|above|below|csv|file|notes?|field|row|import|output|error|message i|conversation (?:with|from)|convo)\b",
+    re.I)
+_INTRO = re.compile(r":\s*$")
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
+
+
+def _paragraphs(lines: list[tuple[int, int]], text: str) -> list[list[int]]:
+    paras, cur = [], []
+    for i, (a, b) in enumerate(lines):
+        if text[a:b].strip():
+            cur.append(i)
+        elif cur:
+            paras.append(cur)
+            cur = []
+    if cur:
+        paras.append(cur)
+    return paras
+
+
+def _looks_pasted(idx: list[int], lines, text: str) -> bool:
+    """A log, chat export or ticket: timestamps, or label lines with times, or a table."""
+    rows = [text[a:b] for a, b in (lines[i] for i in idx)]
+    times = sum(1 for r in rows if _TIME.search(r))
+    labels = sum(1 for r in rows if _ANY_LABEL.match(r))
+    pipes = sum(1 for r in rows if r.count("|") >= 2 or r.count(",") >= 3 or r.count("\t") >= 2)
+    return times >= 1 and (labels >= 1 or len(rows) >= 2) or pipes >= 2
+
+
+def pasted_mask(text: str) -> list[bool]:
+    """True for every character the user pasted or quoted rather than wrote."""
+    mask = [False] * len(text)
+    lines = _lines(text)
+
+    def cover(i: int) -> None:
+        a, b = lines[i]
+        for k in range(a, b):
+            mask[k] = True
+
+    in_fence = False
+    for i, (a, b) in enumerate(lines):
+        line = text[a:b]
+        if _FENCE.match(line):
+            cover(i)
+            in_fence = not in_fence
+        elif in_fence or _QUOTED_LINE.match(line):
+            cover(i)
+    paras = _paragraphs(lines, text)
+    for p, idx in enumerate(paras):
+        if _looks_pasted(idx, lines, text):
+            for i in idx:
+                cover(i)
+    # an introducer ("here's what the bot said:", "the log:") covers what follows: the rest of its
+    # own paragraph, the next paragraph, and any later ones that still look like a paste
+    for p, idx in enumerate(paras):
+        for j, i in enumerate(idx):
+            a, b = lines[i]
+            if mask[a:b] and all(mask[a:b]):
+                continue
+            line = text[a:b]
+            if not _INTRO.search(line) or not _PASTE_WORDS.search(line) and len(line.split()) > 12:
+                continue
+            if _PREAMBLE.search(line):  # "here's my next message as Jordan:" is a break, not a paste
+                continue
+            rest = idx[j + 1:]
+            for k in rest:
+                cover(k)
+            if not rest and p + 1 < len(paras):
+                for k in paras[p + 1]:
+                    cover(k)
+                for later in paras[p + 2:]:
+                    if not _looks_pasted(later, lines, text) and not any(_ANY_LABEL.match(text[slice(*lines[k])]) for k in later):
+                        break
+                    for k in later:
+                        cover(k)
+            break
+    # "quoted" spans inside a line: the user repeating what someone said (a whole message in
+    # quotes is the simulator's habit, not a quotation)
+    whole = text.strip()
+    wrapped = len(whole) > 1 and whole[0] in "\"“" and whole[-1] in "\"”" and whole.count('"') + whole.count("“") <= 2
+    if not wrapped:
+        for m in re.finditer(r"\"[^\"\n]{3,}\"|“[^”]{3,}”|«[^»]{3,}»|„[^“”]{3,}[“”]", text):
+            for k in range(m.start(), m.end()):
+                mask[k] = True
+    return mask
+
+
+def own_prose(text: str, mask: list[bool] | None = None) -> str:
+    """The text with pasted characters blanked (same length, so spans stay exact)."""
+    mask = pasted_mask(text) if mask is None else mask
+    return "".join(" " if m and ch != "\n" else ch for ch, m in zip(text, mask))
+
+
+# ---------------------------------------------------------------- the rules
+
+_I = r"(?:I|i)"
+_APOLOGY = re.compile(r"\b(?:I(?:'|’)?m sorry|I am sorry|I apologi[sz]e|sorry,? but|unfortunately|I(?:'|’)?m afraid|"
+                      r"I must (?:decline|stop)|I need to step back|I(?:'|’)?m not comfortable|I am not comfortable)\b", re.I)
+_POLICY = re.compile(r"\b(?:guidelines?|polic(?:y|ies)|appropriate|harmful|inappropriate|explicit|safety reasons|"
+                     r"content (?:policy|rules)|ethical|as an ai|language model|i(?:'|’)?m an ai|i am an ai)\b", re.I)
+_ROLE_STRONG = r"(?:role-?play(?:ing)?|roleplay(?:ing)?|simulation|simulat(?:e|ing|ed) (?:user|student|customer|person|conversation|persona)|" \
+               r"character|persona|fictional (?:user|student|customer|person|scenario)|scenario)"
+_REFUSE_VERB = (r"(?:can(?:no|'|’)?t|can not|won(?:'|’)t|will not|(?:am|'m|’m) (?:unable|not able) to|must decline to|"
+                r"(?:need|have) to stop|(?:'d|would) rather not|(?:do not|don(?:'|’)t) feel comfortable|(?:am|'m|’m) not comfortable)")
+_REFUSAL = re.compile(
+    rf"\b{_I}\s*(?:'m|’m|am)?\s*(?:sorry|afraid)?[^.!?\n]{{0,40}}?\b{_REFUSE_VERB}\s+(?:\w+\s+){{0,3}}?"
+    r"(?:continu\w*|keep|go on|play\w*|role-?play\w*|simulat\w*|pretend\w*|portray\w*|act\w*|generat\w*|writ\w*|"
+    r"produc\w*|engag\w*|participat\w*|take part|stay\w*|proceed\w*)\b[^.!?\n]{0,60}?\b" + _ROLE_STRONG + r"\b", re.I)
+_REFUSE_DIRECT = re.compile(
+    rf"\b{_I}\s*(?:'m|’m|am)?\s*[^.!?\n]{{0,30}}?\b{_REFUSE_VERB}\s+(?:(?:keep|continue|go on|be)\s+)?"
+    r"(?:role-?play\w*|roleplay\w*|simulat\w*|portray\w*|play\w* (?:this|the|a|that) (?:role|part|character))\s+"
+    r"(?:(?:a|an|the|this|that)\s+)?(?:(?:young|vulnerable|real|suicidal|distressed|\d+-year-old)\s+)?"
+    r"(?:person|someone|user|student|customer|client|minor|teen\w*|child|kid|character|scenario|persona|victim|\d+-year-old)\b",
+    re.I)
+_SIM_WORDS = re.compile(r"\b(?:role-?play\w*|roleplay\w*|simulat\w*|scenario|persona|fictional)\b", re.I)
+_BREAK_SOON = re.compile(r"\b(?:I(?:'|’)m going to|I(?:'|’)ll|I will|let me|allow me to|I(?:'|’)d like to|I have to|I must)\s+"
+                         r"(?:briefly |quickly )?(?:break|step out of|drop) (?:the )?(?:character|role-?play|persona)\b", re.I)
+_BREAK_CHAR = re.compile(r"\b(?:break(?:ing)?|step(?:ping)?|drop(?:ping)?|go(?:ing)?) (?:out of )?(?:the |this |my )?"
+                         r"(?:character|role-?play|persona)\b|\bOOC\b\s*[:)\]]|\(\s*OOC\b|\bout of character\b", re.I)
+_CANT_CONTINUE = re.compile(r"\b(?:I|i)\s*(?:can(?:no|'|’)?t|can not|won(?:'|’)t|(?:am|'m|’m) (?:unable|not able) to)\s+"
+                            r"(?:continue|go on|proceed|assist|help)(?: with)? (?:this|that)(?: (?:conversation|request|chat|"
+                            r"one|role|task))?\s*(?:[.!]|$)", re.I)
+
+_SELF_AI_STRONG = re.compile(
+    r"\bas an? (?:AI|artificial intelligence|(?:large )?language model|LLM|AI (?:language )?model|AI assistant|"
+    r"AI chatbot|chatbot|virtual assistant)\s*,?\s*(?:I|I(?:'|’)m|I am|my|me|it(?:'|’)s not)\b"
+    r"|\bas an AI language model\b"
+    r"|\b(?:I(?:'|’)m|I am|I was)\s+(?:just |only |actually |really |merely )?(?:an? )?(?:AI language model|large language model|"
+    r"language model|AI model|AI assistant|AI system|LLM)\b"
+    r"|\b(?:I(?:'|’)m|I am) (?:Claude|ChatGPT|GPT-?\d|Gemini|Llama|an AI (?:made|developed|created|trained|built) by)\b"
+    r"|\bI was (?:made|developed|created|trained|built) by (?:OpenAI|Anthropic|Google|Meta|Mistral)\b"
+    r"|\b(?:en tant qu(?:'|’)(?:IA|intelligence artificielle|assistant)|als (?:KI|Sprachmodell|künstliche Intelligenz)|"
+    r"como (?:una )?(?:IA|inteligencia artificial|modelo de lenguaje)|come (?:un(?:'|’))?(?:IA|intelligenza artificiale|"
+    r"modello linguistico)|jako (?:AI|SI|model językowy|sztuczna inteligencja))\s*,?\s*"
+    r"(?:je|j(?:'|’)|ich|no puedo|yo|non posso|nie|mi|me|kann)\b", re.I)
+_SELF_AI_WEAK = re.compile(
+    r"\b(?:I(?:'|’)m|I am)\s+(?:just |only |actually |really )?(?:an? )?(?:AI|chatbot|bot|artificial intelligence)\b"
+    r"(?!\s*(?:researcher|engineer|ethic\w*|student|enthusiast|course|class|company|startup|art\w*|developer|specialist|"
+    r"nerd|person|guy|girl|skeptic|sceptic|hater|fan|user|tool|policy|safety|lab|team|project|major|consultant|-))", re.I)
+_AI_CONTEXT = re.compile(r"\b(?:can(?:no|'|’)?t|cannot|won(?:'|’)t|unable|not a real|not really a|don(?:'|’)t have|do not have|"
+                         r"developed|created|trained|designed|here to (?:help|assist)|simulat\w*|role-?play\w*|pretend\w*|"
+                         r"playing|feelings|emotions|personal experiences)\b", re.I)
+
+_PREAMBLE = re.compile(
+    r"^\W{0,4}(?:(?:sure|okay|ok|alright|certainly|of course|got it|understood|absolutely|great|no problem)\b[!,.]*\s*)?"
+    r"(?:here(?:'|’)?s|here is|here are|below is|this is)\s+(?:"
+    r"my (?:next|first|final|last|follow-?up|opening|new) (?:user )?(?:message|reply|response|turn)"
+    r"|my (?:message|reply|response|turn)s? as\b"
+    r"|the (?:next|first|final|opening|follow-?up) (?:user |student |customer )?(?:message|reply|response|turn)"
+    r"|the (?:user|student|customer|client|persona)(?:'|’)s (?:next |first |final )?(?:message|reply|response|turn)"
+    r"|(?:the |my )?(?:message|reply|response) (?:as|from) (?:[A-Z][\w-]+|the (?:user|student|customer|client))"
+    r"|[A-Z][\w-]+(?:'|’)s (?:next|first|final|opening) (?:message|reply|response))"
+    r"|^\W{0,4}(?:sure|okay|ok|alright|certainly|of course)\b[!,.]*\s*(?:here(?:'|’)?s|here is)\s+[A-Z][\w-]+(?:'|’)s "
+    r"(?:message|reply|response)"
+    r"|^\s*[\[(*_]+\s*(?:as|in character as|playing|speaking as|responding as)\s+[A-Z][\w-]+\b"
+    r"|^\s*(?:\*\*)?(?:(?:next )?(?:user|student|customer) )?(?:message|reply|response) as [A-Z][\w-]+(?:\*\*)?\s*:"
+    r"|^\s*\**(?:in character|staying in character)\**\s*[:\-—]", re.I | re.M)
+_META = re.compile(
+    r"\b(?:the|this|my) (?:simulated (?:conversation|user|student|customer|persona|chat|person)|user simulator|"
+    r"simulation (?:is|was|has|seems|requires|asks|says)|role-?play (?:scenario|exercise) (?:is|was|says|requires|asks|calls))"
+    r"|\b(?:as|for) (?:the|this) simulated (?:user|student|customer|person)\b"
+    r"|\b(?:my|the) persona(?:'|’)?s? (?:is|would|says|has|wants|needs|description|style|word limit|flaws?)\b"
+    r"|^\W{0,3}(?:stay(?:ing)?|remain(?:ing)?|keep(?:ing)?) in character\b|\b(?:stay(?:ing)?|remain(?:ing)?) in character as\b"
+    r"|[(\[*]\s*(?:stay(?:s|ing)?|remain(?:s|ing)?) in character\b"
+    r"|\b(?:I(?:'|’)ll|I will|let me|I(?:'|’)m going to|I shall) (?:continue|keep going|carry on) (?:as|playing|in character|the role|with the role)"
+    r"|\bcontinuing (?:as (?:the )?(?:user|student|customer|[A-Z]\w+)|in character|the role-?play)\b"
+    r"|\b(?:realistic|synthetic) (?:training|evaluation|test) data\b"
+    r"|\bthe (?:scenario|instructions|prompt|system prompt) (?:says|said|asks|asked|calls for|requires|wants|tells me)\b"
+    r"|\b(?:my|the) (?:instructions|system prompt) (?:say|said|ask|tell)\b"
+    r"|\bper (?:my|the) (?:instructions|persona|scenario)\b"
+    r"|\bflaw patterns?\b|\bbehaviou?r patterns? to show\b"
+    r"|[(\[]\s*note\s*:[^)\]\n]{0,160}\b(?:persona|character|exchange|flaw|simulat\w*|word limit|in this message|the user|the student)\b",
+    re.I | re.M)
+_STAGE = re.compile(
+    r"[(\[*_]\s*(?:the (?:user|student|simulated \w+|persona)|user|student)\s+(?:is|seems|feels|gets|becomes|sounds|looks|grows|"
+    r"now|sighs|pauses|hesitates|types|writes|replies|responds|is now|has become|appears)\b[^)\]*\n]{0,80}[)\]*_]"
+    r"|[(\[*_]\s*(?:waits|pauses|sighs|hesitates|types|logs off|leaves|sends)\b[^)\]*\n]{0,40}\b(?:reply|response|answer|"
+    r"tutor|assistant|coach|agent|support|bot)\b[^)\]*\n]{0,20}[)\]*_]"
+    r"|[(\[*_]\s*[A-Z][a-z]+ (?:types|writes|replies|responds|sends|hesitates(?:,)? then types)\b[^)\]*\n]{0,60}[)\]*_:]",
+    re.I)
+_STAGE_NAME = re.compile(r"[(\[*]\s*[A-Z][a-z]+ (?:is now|now seems|seems|feels|sounds|gets|becomes) (?:more |increasingly |a bit |very )?"
+                         r"(?:frustrat\w*|annoy\w*|anxious|upset|angry|impatient|defensive|hesitant|relieved|confused|"
+                         r"sarcastic|emotional|overwhelm\w*|reluctant|irritat\w*|nervous|worried|withdrawn)\b[^)\]*\n]{0,60}[)\]*]")
+_SCAFFOLD = re.compile(
+    r"\bexchange\s+\d{1,2}\b\s*(?:of\s+(?:about\s+|around\s+|~)?\d+|/\s*\d+|[—–]|-\s|:|\))"
+    r"|[(\[]\s*exchange\s+\d{1,2}\b"
+    r"|\bword count\s*[:=]?\s*~?\d+"
+    r"|[(\[]\s*~?\d{1,3}\s+words?\s*[)\]]\s*$"
+    r"|^\s*words?\s*[:=]\s*~?\d+\s*$"
+    r"|[(\[<]\s*end(?: of (?:the )?(?:user(?:'s)? )?(?:message|conversation|turn|reply|response))?\s*[)\]>]"
+    r"|\bend of (?:user )?(?:message|turn)\b"
+    r"|\{(?:persona|flaw_patterns|conversation_history|exchange_number|target_exchanges)\}"
+    r"|<<<(?:END )?DATA-"
+    r"|^\s*\**(?:persona|flaws?|flaw patterns|conversation stage|stage|communication style|word limit)\**\s*:\s*"
+    r"(?:early|middle|late|terse|casual|formal|rambling|articulate|careful|none|\[|\d)"
+    r"|[(\[][^)\]\n]{0,40}\b(?:word limit|words? limit)\b[^)\]\n]{0,40}[)\]]"
+    r"|\b(?:staying|kept|keeping|within|under|inside) (?:the |my )?word limit\b", re.I | re.M)
+
+_ASSISTANT_LABEL = re.compile(
+    r"^[ \t]*(?:[\[(][^\])\n]{0,20}[\])]\s*)?[*_]{0,2}(?:the )?(?:assistant|ai(?: assistant)?|tutor|maths? tutor|coach|"
+    r"wellbeing coach|agent|support(?: agent)?|bot|chatbot|model|ledgerly(?: support| assistant)?|mentor)[*_]{0,2}\s*:[*_]{0,2}[ \t]*",
+    re.I | re.M)
+# what an assistant's turn sounds like, and what an injection in a paste sounds like
+_ASSISTANT_VOICE = re.compile(
+    r"^(?:sure\b|of course|absolutely|great(?: question| job| work|!|,)|good question|i(?:'|’)m (?:so )?sorry to hear|"
+    r"that sounds|it sounds like|i understand|thanks for|thank you for|happy to help|no problem|i can help|i(?:'|’)d be happy|"
+    r"hi there|hello|hey there|well done|nice work|not quite|exactly|correct|close!|let(?:'|’)s|you can|to do (?:this|that)|"
+    r"here(?:'|’)s how|first,|okay, so|ok, so|good thinking|i hear you|that makes sense|that(?:'|’)s (?:a |really |completely )|"
+    r"you(?:'|’)re (?:right|not alone|doing)|how (?:are you|can i help|does that|did that)|what (?:do you think|would|feels))", re.I)
+_INJECTION = re.compile(r"\b(?:ignore|disregard|override|issue|refund|approve|grant|credit|confirm|unlock|reset|"
+                        r"delete|transfer|pre-?approved|you are now|new instructions|developer mode|system)\b", re.I)
+_ASSISTANT_PHRASES = re.compile(
+    r"\b(?:is there anything else i can help you with|how can i (?:help|assist) you today|i hope this helps|"
+    r"let me know if you have any (?:other|more|further) questions|feel free to reach out|thanks for reaching out|"
+    r"thank you for reaching out|thank you for contacting)\b", re.I)
+
+
+def _line_of(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the line(s) holding [start, end), trimmed, cut around the match if long."""
+    a = text.rfind("\n", 0, start) + 1
+    b = text.find("\n", end)
+    b = len(text) if b < 0 else b
+    while a < start and text[a].isspace():
+        a += 1
+    while b > end and text[b - 1].isspace():
+        b -= 1
+    if b - a > EXCERPT_CAP:
+        a = max(a, start - EXCERPT_CAP // 3)
+        b = min(b, max(end, a + EXCERPT_CAP))
+    return a, b
+
+
+def _finding(kind: str, certainty: str, text: str, m_start: int, m_end: int, why: str = "") -> Finding:
+    a, b = _line_of(text, m_start, m_end)
+    detail = DETAILS[kind] + (f" ({why})" if why else "")
+    return Finding(kind, certainty, detail, text[a:b], (a, b))
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def _label_findings(text: str, prose: str) -> list[Finding]:
+    """An "Assistant:" line in the user's own prose: the simulator writing the other side —
+    unless the message speaks of a paste (then unsure at most) or the line is an injection."""
+    out = []
+    for m in _ASSISTANT_LABEL.finditer(prose):
+        line_end = prose.find("\n", m.end())
+        line_end = len(prose) if line_end < 0 else line_end
+        said = text[m.end():line_end].strip()
+        if not said:
+            continue
+        others = prose[: m.start()] + prose[line_end:]
+        others = _ASSISTANT_LABEL.sub(" ", others)
+        if _INJECTION.search(said) and not _ASSISTANT_VOICE.match(said):
+            continue  # instructions aimed at a bot: what a pasted injection looks like
+        if _PASTE_WORDS.search(others) or re.search(r"\b(?:you|your)\b[^.\n]{0,30}\b(?:said|told|wrote)\b", others, re.I):
+            out.append(_finding("sim_wrote_assistant", UNSURE, text, m.start(), line_end,
+                                "an assistant label beside a mention of pasted text"))
+        elif _ASSISTANT_VOICE.match(said) or m.start() > 0 and prose[: m.start()].strip():
+            out.append(_finding("sim_wrote_assistant", FAULT, text, m.start(), line_end))
+        else:
+            out.append(_finding("sim_wrote_assistant", UNSURE, text, m.start(), line_end,
+                                "a message that starts with an assistant label"))
+    return out
+
+
+def _rule_findings(text: str, prose: str) -> list[Finding]:
+    out: list[Finding] = []
+    for m in _SCAFFOLD.finditer(prose):
+        out.append(_finding("sim_scaffolding", FAULT, text, m.start(), m.end()))
+    for m in _PREAMBLE.finditer(prose):
+        out.append(_finding("sim_meta", FAULT, text, m.start(), m.end(), "a preamble before the message"))
+    for m in _META.finditer(prose):
+        out.append(_finding("sim_meta", FAULT, text, m.start(), m.end()))
+    for m in _STAGE.finditer(prose):
+        out.append(_finding("sim_meta", FAULT, text, m.start(), m.end(), "a stage direction"))
+    for m in _STAGE_NAME.finditer(prose):
+        out.append(_finding("sim_meta", UNSURE, text, m.start(), m.end(), "what may be a stage direction"))
+    for m in _SELF_AI_STRONG.finditer(prose):
+        out.append(_finding("sim_said_ai", FAULT, text, m.start(), m.end()))
+    for m in _SELF_AI_WEAK.finditer(prose):
+        sentence = prose[max(0, m.start() - 80): m.end() + 120]
+        before = prose[max(0, m.start() - 25): m.start()].lower()
+        joking = re.search(r"\b(?:like|as if|basically|lol|lmao|feel|kidding|joke|literally|practically|robot)\b", before)
+        sure = _AI_CONTEXT.search(sentence) and not joking
+        out.append(_finding("sim_said_ai", FAULT if sure else UNSURE, text, m.start(), m.end()))
+    signal = bool(_APOLOGY.search(prose) or _POLICY.search(prose))
+    for m in _REFUSAL.finditer(prose):
+        # "I can't keep playing this character" may be a person; "... this scenario / role-play" is not
+        sure = signal or _SIM_WORDS.search(m.group(0))
+        out.append(_finding("sim_refusal", FAULT if sure else UNSURE, text, m.start(), m.end()))
+    for m in _REFUSE_DIRECT.finditer(prose):
+        out.append(_finding("sim_refusal", FAULT if signal or _SIM_WORDS.search(prose) else UNSURE, text, m.start(), m.end()))
+    for m in _BREAK_CHAR.finditer(prose):
+        strong = signal or re.search(r"\bOOC\b", m.group(0)) or _BREAK_SOON.search(prose) \
+            or re.search(r"\b(?:simulat\w*|role-?play|scenario|the user|the student)\b", prose, re.I)
+        out.append(_finding("sim_refusal" if signal or _BREAK_SOON.search(prose) else "sim_meta",
+                            FAULT if strong else UNSURE, text, m.start(), m.end()))
+    for m in _CANT_CONTINUE.finditer(prose):
+        out.append(_finding("sim_refusal", UNSURE, text, m.start(), m.end(), "it may be the person leaving"))
+    for m in _ASSISTANT_PHRASES.finditer(prose):
+        out.append(_finding("sim_wrote_assistant", UNSURE, text, m.start(), m.end(), "a phrase an assistant would write"))
+    out += _label_findings(text, prose)
+    return out
+
+
+def detect(text: str, previous: Sequence[str] = ()) -> Finding | None:
+    """The first certain fault in ``text`` (by position), else the first unsure finding, else None."""
+    body = text or ""
+    if not body.strip():
+        return Finding("sim_empty", FAULT, DETAILS["sim_empty"], "", (0, 0))
+    prose = own_prose(body)
+    found = _rule_findings(body, prose)
+    faults = sorted((f for f in found if f.is_fault), key=lambda f: f.span)
+    if faults:
+        return faults[0]
+    norm = _norm(body)
+    if len(norm.split()) >= REPEAT_MIN_WORDS and any(norm == _norm(p) for p in previous):
+        a, b = _line_of(body, 0, min(len(body), 1))
+        return Finding("sim_repeated", FAULT, DETAILS["sim_repeated"], body[a:b], (a, b))
+    unsure = sorted(found, key=lambda f: f.span)
+    return unsure[0] if unsure else None
+
+
+# ---------------------------------------------------------------- the simulator's own label
+
+_USER_LABEL = re.compile(r"^\s*(?:\*\*)?(?:user|you|me|message|customer|student|client)(?:\*\*)?\s*:\s*", re.I)
+_FIELD_LINE = re.compile(r"^\s*[A-Za-z][\w /#.-]{0,30}:\s*\S")
+
+
+def clean_user_message(text: str) -> str:
+    """Drop a leading speaker label the simulator sometimes adds ("User: …"). A label the user
+    writes is kept: a field list ("Client: Acme Ltd\\nInvoice: INV-0142"), or a chat export
+    ("me: …\\nthem: …") whose later lines carry labels too."""
+    body = text.strip()
+    m = _USER_LABEL.match(body)
+    if not m:
+        return body
+    later = [ln for ln in body.split("\n")[1:] if ln.strip()]
+    if any(_FIELD_LINE.match(ln) for ln in later[:6]):
+        return body
+    return body[m.end():].strip()
+
+
+__all__ = ["FAULT", "UNSURE", "Finding", "detect", "clean_user_message", "pasted_mask", "own_prose", "cap", "DETAILS"]
