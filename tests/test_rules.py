@@ -111,6 +111,7 @@ CASES = {
     "TAX010": lambda r: ydel(r, T, "taxonomy.difficulty"),
     "TAX011": lambda r: yset(r, T, "taxonomy.difficulty", {"easy": 1.2, "hard": -0.2}),
     "TAX012": lambda r: yset(r, T, "taxonomy.topics[1].name", yget(r, T, "taxonomy.topics[0].name")),
+    "TAX013": lambda r: yset(r, T, "taxonomy.difficulty.hard", {"weight": 0.25, "descripton": "pushes back"}),
     "RUB001": lambda r: yset(r, R, "criteria.CM1.na_valid", "maybe"),
     "RUB002": lambda r: yset(r, R, "categories.pedagogy.weight", 0.5),
     "RUB003": lambda r: ydel(r, R, "criteria.CM2.calibration_examples[2]"),
@@ -145,6 +146,8 @@ CASES = {
     "PER008": lambda r: yset(r, P, "persona_template.flaw_patterns.secondary.options[0]", "non_native_english"),
     "PER009": lambda r: yset(r, P, "persona_template.communication_style.word_limits.shouty", [1, 5], create=True),
     "PER010": lambda r: ydel(r, P, "persona_template.flaw_patterns"),
+    "PER011": lambda r: yset(r, P, "persona_template.flaw_patterns.excludes", [["going_quite", "yes_but"]], create=True),
+    "PER012": lambda r: yset(r, P, "persona_template.flaw_patterns.excludes", [["yes_but", "yes_but"]], create=True),
     "PRM001": lambda r: replace(r, U, "## User Prompt", "## The user prompt"),
     "PRM002": lambda r: replace(r, A, "{user_message}", "the user message"),
     "PRM003": lambda r: replace(r, U, "{persona}", "{persona} {mood}"),
@@ -165,6 +168,9 @@ CASES = {
     "EVR004": lambda r: _eval_results(r, "current", "{decision: maybe, decided_by: me, decided_at: 2026-11-25, rationale: why}"),
     "EVR005": lambda r: _eval_results(r, "current", "{decision: proceed, decided_by: me, decided_at: 2026-11-25, "
                                                     "rationale: why, run: 20261101T000000Z-0ld0ld00}"),
+    "EVR006": lambda r: write(r, "eval/scenarios.yaml", "version: 1\nscenarios:\n  - id: s01\n    cell: {topic: algebra}\n"
+                                                        "    gate: SG1\n    trigger: eventually\n    persona_seed: 9000\n"
+                                                        "    target_exchanges: 6\n"),
     "EXP001": lambda r: os.remove(r / EX),
     "EXP002": lambda r: yset(r, EX, "panels", "none"),
     "EXP003": lambda r: yset(r, EX, "panels.rubric.experts[0].fictional", False),

@@ -196,10 +196,13 @@ class Runner:
     def _restore(self, scenarios: list[dict]) -> None:
         from ..core.scenarios import persona_from_seed
 
-        situations = {r["scenario"]: r["text"] for r in self.records if r.get("kind") == "situation"}
+        situations = {r["scenario"]: r for r in self.records if r.get("kind") == "situation"}
         for s in scenarios:
-            if not s.get("situation") and situations.get(s["id"]):
-                s["situation"] = situations[s["id"]]
+            rec = situations.get(s["id"]) or {}
+            if not s.get("situation") and rec.get("text"):
+                s["situation"] = rec["text"]
+                # a redrawn cell, a reference: what the scenario writer gave with the situation
+                s.update({k: rec[k] for k in ("cell", "target_exchanges", "reference", "redrawn", "incoherent") if k in rec})
             self.convs[s["id"]] = Conv(s, persona_from_seed(self.inputs.personas, int(s.get("persona_seed") or 0)))
         for r in self.records:
             if r.get("kind") == "exchange" and r.get("conv") in self.convs:
@@ -231,22 +234,84 @@ class Runner:
             role = self.door.role("critic")
         except LLMError:
             role = self.door.role("user_sim")  # no critic: the simulator writes situations too
-        value, usage = await self._call(role, P.situation_messages(s, domain, desc, gate, persona.text()),
-                                        structured=P.Situation)
+        from ..core.scenarios import MAX_REDRAWS, redraw_cell
+
+        ev = self.inputs.settings.get("eval") if isinstance(self.inputs.settings.get("eval"), dict) else {}
+        refs = ev.get("references") is True
+        file_target = self._file_target(s)
+        redrawn = list(s.get("redrawn") or []) if isinstance(s.get("redrawn"), list) else []
+        # redraws a killed run already paid for are replayed, not asked again
+        done = sorted((r for r in self.records if r.get("kind") == "redraw" and r.get("scenario") == s["id"]),
+                      key=lambda r: int(r.get("attempt") or 0))
+        for r in done:
+            redrawn.append({"from": r["from"], "reason": r["reason"]})
+            file_target = self._redrawn_to(s, r["to"], int(r["target_exchanges"]))
+        attempt = len(done)
+        while True:
+            msgs = P.situation_messages(s, domain, desc, gate, persona.text(), taxonomy=self.inputs.taxonomy,
+                                        references=refs)
+            value, usage = await self._call(role, msgs, structured=P.Situation)
+            reason = clean(value.reason or "").strip()[:300] or "no reason given"
+            if value.coherent or attempt >= MAX_REDRAWS:
+                break
+            # incoherent: redraw the cell (seeded by the persona seed and the attempt), record why
+            attempt += 1
+            cell, target = redraw_cell(self.inputs.taxonomy, dict(s, target_exchanges=file_target), attempt,
+                                       self.inputs.max_exchanges)
+            self._record({"kind": "redraw", "scenario": s["id"], "attempt": attempt, "from": dict(s["cell"]), "to": cell,
+                          "target_exchanges": target, "reason": reason, "usage": [usage], "cost": usage.get("cost")})
+            redrawn.append({"from": dict(s["cell"]), "reason": reason})
+            file_target = self._redrawn_to(s, cell, target)
         text = clean(value.situation).strip()
         s["situation"] = text
-        self._record({"kind": "situation", "scenario": s["id"], "text": text, **usage})
-        self._save_situation(s["id"], text)
+        fields: dict[str, Any] = {"situation": text}
+        if refs and value.reference and clean(value.reference).strip():
+            fields["reference"] = s["reference"] = clean(value.reference).strip()
+        if redrawn:
+            s["redrawn"] = redrawn
+            fields.update(cell=s["cell"], target_exchanges=file_target, redrawn=redrawn)
+        if not value.coherent:
+            fields["incoherent"] = s["incoherent"] = reason
+            self.errors.append(f"warning: scenario {s['id']}: the scenario writer still finds its cell incoherent after "
+                               f"{attempt} redraws ({reason}); kept the last draw")
+        extras = {k: s[k] for k in ("cell", "target_exchanges", "reference", "redrawn", "incoherent") if k in fields}
+        self._record({"kind": "situation", "scenario": s["id"], "text": text, **extras, **usage})
+        self._save_situation(s["id"], text, fields)
         self.stage_done["scenarios"] += 1
 
-    def _save_situation(self, sid: str, text: str) -> None:
-        """Into eval/scenarios.yaml too (an exact edit), so the next run reuses it."""
-        from ..core.scenarios import set_situation
+    def _file_target(self, s: dict) -> int:
+        """The scenario's length as eval/scenarios.yaml has it (a smoke run's copy is capped)."""
+        if not self.smoke:
+            return int(s.get("target_exchanges") or 1)
+        from ..core.scenarios import read_scenarios
+
+        try:
+            text = (self.inputs.project.root / runs.SCENARIOS_FILE).read_text(encoding="utf-8")
+            full = next((x for x in read_scenarios(text)[0] if x["id"] == s["id"]), None)
+        except (OSError, UnicodeDecodeError):
+            full = None
+        return int((full or s).get("target_exchanges") or 1)
+
+    def _redrawn_to(self, s: dict, cell: dict, target: int) -> int:
+        """Apply a redrawn cell to the run's scenario (its length capped in a smoke run); the
+        length for eval/scenarios.yaml is returned."""
+        from .setup import SMOKE_EXCHANGES
+
+        before = self._target(self.convs[s["id"]]) if s["id"] in self.convs else int(s.get("target_exchanges") or 1)
+        s["cell"] = dict(cell)
+        s["target_exchanges"] = min(SMOKE_EXCHANGES, target) if self.smoke else target
+        self.stage_totals["exchanges"] += int(s["target_exchanges"]) - before
+        return target
+
+    def _save_situation(self, sid: str, text: str, fields: dict | None = None) -> None:
+        """Into eval/scenarios.yaml too (exact edits), so the next run reuses it: the situation,
+        and the reference, redrawn cell and its record when the scenario writer gave them."""
+        from ..core.scenarios import set_fields
 
         path = self.inputs.project.root / runs.SCENARIOS_FILE
         try:
             old = path.read_text(encoding="utf-8")
-            new = set_situation(old, sid, text)
+            new = set_fields(old, sid, fields or {"situation": text})
             if new != old:
                 save_atomic(path, new.encode("utf-8"), create=True)
         except Exception as exc:  # the file was edited or removed meanwhile: the run keeps its own copy
@@ -283,10 +348,11 @@ class Runner:
         target = self._target(c)
         sim = self.door.role("user_sim")
         base = self._base_role()
-        persona = P.persona_block(c.persona.text(), c.scenario)
         c.status = "running"
         while len(c.exchanges) < target and c.fault is None:
             n = len(c.exchanges) + 1
+            # per message: a gate scenario's pacing says where exchange n stands
+            persona = P.persona_block(c.persona.text(), c.scenario, n, target, taxonomy=self.inputs.taxonomy)
             flaws = [] if self.smoke else c.persona.flaws_for_message(n)
             msgs = P.simulator_messages(self.inputs.sim_parts, persona, flaw_text(flaws, self.inputs.personas),
                                         c.exchanges, n, target)
@@ -509,7 +575,7 @@ class Runner:
 
     def _cost_so_far(self) -> float | None:
         costs = [r.get("cost") for r in self.records
-                 if r.get("kind") in ("situation", "user_message", "exchange", "answer", "failed")]
+                 if r.get("kind") in ("situation", "redraw", "user_message", "exchange", "answer", "failed")]
         return None if any(c is None for c in costs) else round(sum(costs), 6)
 
     def _emit(self) -> None:

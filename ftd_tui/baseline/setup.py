@@ -430,15 +430,17 @@ def _reuse_conversations(root: Path, new: Path, manifest: dict, current: list[di
 
 
 def scenarios_changed(run_dir: Path, current: list[dict], smoke: bool) -> bool:
-    """The scenarios a run froze differ from eval/scenarios.yaml now (an edited situation, a
-    redraw). Before the freeze the run is still writing situations into the file: unchanged."""
+    """The scenarios a run froze differ from eval/scenarios.yaml now (an edited situation or
+    reference, a redraw). Before the freeze the run is still writing situations into the file:
+    unchanged. A reference counts here (the run's judges must see the new one) but not in the
+    reuse of conversations: the simulator and the base model never saw it."""
     from ..core.scenarios import scenario_key
 
     frozen = runs.read_json(run_dir / "scenarios.json")
     if not isinstance(frozen, list):
         return False
     now = smoke_selection(current) if smoke else current
-    return [scenario_key(s) for s in frozen] != [scenario_key(s) for s in now]
+    return [scenario_key(s, judging=True) for s in frozen] != [scenario_key(s, judging=True) for s in now]
 
 
 def find_run(root: Path, ref: str) -> Path:

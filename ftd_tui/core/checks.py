@@ -43,6 +43,23 @@ def tier(tokens: int) -> str:
     return f"{TIER_RANGE[name]}: {name}"
 
 
+def _scenario_file_checks(project: Project) -> list[Diagnostic]:
+    """EVR006 in eval/scenarios.yaml, when it exists: the fields the scenario writer and the
+    judges read (trigger, reference, redrawn). Its other problems stop a run with their line."""
+    from .boundary import FileRefused, read_inside
+    from .runs import SCENARIOS_FILE
+    from .scenarios import scenario_field_problems
+
+    if not (project.root / SCENARIOS_FILE).is_file():
+        return []
+    try:
+        text = read_inside(project.root, SCENARIOS_FILE).decode("utf-8")
+    except (FileRefused, UnicodeDecodeError, OSError):
+        return []  # the run refuses it with the reason
+    rel = SCENARIOS_FILE.as_posix()
+    return [make("EVR006", rel, line, col, msg) for line, col, msg in scenario_field_problems(text)]
+
+
 def check_project(project: Project) -> CheckResult:
     diags: list[Diagnostic] = []
     facts: dict[str, Any] = {}
@@ -141,6 +158,7 @@ def check_project(project: Project) -> CheckResult:
     if sp.readable and sp.md is not None:
         diags.extend(check_system_prompt(sp.md, sp.rel, checks))
     # step 7
+    diags.extend(_scenario_file_checks(project))
     ev = project.files["eval-results"]
     facts["eval"] = {"run": None, "matches": False, "recommendation": None, "decision": None}
     if ev.readable and ev.md is not None:

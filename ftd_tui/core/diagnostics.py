@@ -107,6 +107,7 @@ _RULES: list[Rule] = [
     Rule("TAX010", "warning", "no difficulty dimension"),
     Rule("TAX011", "error", "a weight is negative"),
     Rule("TAX012", "error", "duplicate topic name"),
+    Rule("TAX013", "error", "a dimension option written as a mapping is not {weight: number, description: text}"),
     # step 4: rubric
     Rule("RUB001", "error", "rubric value has the wrong type or shape"),
     Rule("RUB002", "error", "category weights do not sum to 1.0"),
@@ -141,6 +142,8 @@ _RULES: list[Rule] = [
     Rule("PER008", "warning", "a communication difference is modelled as a persona flaw"),
     Rule("PER009", "warning", "word limits or descriptions for an option that does not exist"),
     Rule("PER010", "error", "communication_style or flaw_patterns missing"),
+    Rule("PER011", "error", "an excludes pair names a flaw that is not in flaw_patterns"),
+    Rule("PER012", "error", "an excludes entry is not a pair of two different flaws"),
     # step 6: prompts
     Rule("PRM001", "error", "a required prompt section or its fenced block is missing"),
     Rule("PRM002", "error", "a required placeholder is missing"),
@@ -162,6 +165,7 @@ _RULES: list[Rule] = [
     Rule("EVR003", "info", "no human decision recorded yet"),
     Rule("EVR004", "error", "decision is not proceed, prompt-engineer-first or stop, or lacks who / why"),
     Rule("EVR005", "warning", "the decision was made on an earlier run than the one the report shows"),
+    Rule("EVR006", "error", "eval/scenarios.yaml: a scenario's trigger, reference or redrawn value is malformed"),
     # critiques
     Rule("EXP001", "warning", "critiques/experts.yaml missing: no panels for the expert critique"),
     Rule("EXP002", "error", "experts.yaml value has the wrong type or shape"),

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .artifacts.taxonomy import EDGE_TOPIC, RESERVED, turn_ranges
+from .artifacts.taxonomy import EDGE_TOPIC, RESERVED, option_description, option_weight, turn_ranges
 from .textsafe import visible
 from .yamldoc import EditError, YamlDocument, YamlError, construct, render_flow, render_scalar, same_value
 
@@ -25,8 +25,13 @@ DEFAULT_TURN_RANGE = (6, 12)
 DEFAULT_WORD_LIMIT = (10, 100)  # only when a style has no usable limit; the checks flag that (PER004)
 DEFAULT_SECONDARY_MAX = 2
 UNITS = ("words", "chars", "tokens")
-SCENARIO_FIELDS = ("id", "cell", "gate", "persona_seed", "target_exchanges", "situation", "topic_seeds")
+SCENARIO_FIELDS = ("id", "cell", "gate", "trigger", "persona_seed", "target_exchanges", "situation", "reference",
+                   "topic_seeds", "redrawn", "incoherent")
 KEY_FIELDS = ("cell", "gate", "persona_seed", "target_exchanges", "situation", "topic_seeds")
+# When a gate scenario's trigger should surface (spec §4, the simulator's stage guidance: early is
+# the first quarter of the exchanges, late the last quarter, middle between)
+TRIGGERS = ("early", "middle", "late")
+MAX_REDRAWS = 3  # a cell the scenario writer finds incoherent is redrawn at most this many times
 BLOCK_AT = 72  # a one-line situation longer than this is written as a block scalar
 
 DEFAULT_HEADER = """\
@@ -43,6 +48,8 @@ _SALT_CELL = 1
 _SALT_PERSONA = 2
 _SALT_FLAWS = 3
 _SALT_DRAW = 4
+_SALT_TRIGGER = 5  # streams of their own: adding them left every earlier draw as it was
+_SALT_REDRAW = 6
 
 
 def _rng(*parts: int) -> random.Random:
@@ -70,6 +77,17 @@ def _pick(rng: random.Random, options: list, weights: list[float]) -> Any:
         if x < acc:
             return option
     return next(o for o, w in zip(reversed(options), reversed(weights)) if w > 0)
+
+
+def _pick_compatible(rng: random.Random, options: list, weights: list[float], k: int, excludes: frozenset) -> list:
+    """Like _pick_distinct, and once a flaw is chosen the ones excluded with it leave the pool."""
+    options, weights, out = list(options), list(weights), []
+    while options and len(out) < k:
+        choice = _pick(rng, options, weights)
+        out.append(choice)
+        keep = [i for i, o in enumerate(options) if o != choice and frozenset((o, choice)) not in excludes]
+        options, weights = [options[i] for i in keep], [weights[i] for i in keep]
+    return out
 
 
 def _pick_distinct(rng: random.Random, options: list, weights: list[float], k: int) -> list:
@@ -128,7 +146,7 @@ def _dimensions(body: dict) -> dict[str, tuple[list[str], list[float]]]:
     for name, opts in body.items():
         if name in RESERVED or not isinstance(name, str) or name in ("topic", "subtopic") or not isinstance(opts, dict):
             continue
-        pairs = [(str(o), w) for o, w in ((o, _weight(w)) for o, w in opts.items()) if w is not None]
+        pairs = [(str(o), w) for o, w in ((o, _weight(option_weight(w))) for o, w in opts.items()) if w is not None]
         if pairs:
             out[name] = ([o for o, _ in pairs], [w for _, w in pairs])
     return out
@@ -391,16 +409,100 @@ def draw_scenarios(taxonomy: dict, rubric: dict, n: int, min_per_gate: int, seed
                 topic_seeds = _pick_distinct(rng, chosen[0].subtopics, [1.0] * len(chosen[0].subtopics), 2)
             else:
                 topic_seeds = [t.subtopics[rng.randrange(len(t.subtopics))] for t in chosen]
-        out.append({"id": f"s{i + 1:0{width}d}", "cell": cell, "gate": gate, "persona_seed": seed,
-                    "target_exchanges": target, "situation": None, "topic_seeds": topic_seeds})
+        scenario = {"id": f"s{i + 1:0{width}d}", "cell": cell, "gate": gate, "persona_seed": seed,
+                    "target_exchanges": target, "situation": None, "topic_seeds": topic_seeds}
+        if gate is not None:
+            scenario["trigger"] = draw_trigger(seed)
+        out.append(scenario)
     return out
 
 
-def scenario_key(s: dict) -> str:
+def draw_trigger(seed: int) -> str:
+    """When a gate scenario's trigger surfaces: early, middle or late, uniformly and seeded.
+    A gate tested only in the first message would miss the late, indirect disclosures that
+    matter most; one tested only at the end would miss how the assistant opens."""
+    return TRIGGERS[_rng(_SALT_TRIGGER, seed).randrange(len(TRIGGERS))]
+
+
+def trigger_window(trigger: Any, target: int) -> tuple[int, int] | None:
+    """The exchanges (1-based, inclusive) where ``trigger`` surfaces in a conversation of
+    ``target`` exchanges: early is the first quarter, late the last quarter, middle between."""
+    if trigger not in TRIGGERS:
+        return None
+    target = max(1, int(target))
+    quarter = max(1, round(target / 4))
+    if trigger == "early":
+        lo, hi = 1, quarter
+    elif trigger == "late":
+        lo, hi = target - quarter + 1, target
+    else:
+        lo, hi = quarter + 1, target - quarter
+    lo = min(max(1, lo), target)
+    return lo, min(max(lo, hi), target)
+
+
+def redraw_cell(taxonomy: Any, scenario: dict, attempt: int, max_exchanges: int | None) -> tuple[dict, int]:
+    """A new cell for a scenario the scenario writer found incoherent: the topic and subtopic stay
+    (they carry the stratification and the safety gate), every other dimension is drawn again
+    from a stream of the persona seed and the attempt, so two runs redraw identically. The
+    target length is drawn again only when the cell's turn range no longer holds it."""
+    body = _body(taxonomy)
+    old = dict(scenario.get("cell") or {})
+    rng = _rng(_SALT_REDRAW, int(scenario.get("persona_seed") or 0), attempt)
+    cell: dict[str, Any] = {"topic": old.get("topic"), "subtopic": old.get("subtopic")}
+    for name, (options, weights) in _dimensions(body).items():
+        cell[name] = _pick(rng, options, weights)
+    target = int(scenario.get("target_exchanges") or 1)
+    lo, hi = _turn_range(taxonomy, cell)
+    if max_exchanges is not None:
+        cap = max(1, int(max_exchanges))
+        lo, hi = min(lo, cap), min(hi, cap)
+    if not lo <= target <= hi:
+        target = rng.randint(lo, hi)
+    return cell, target
+
+
+def _topic_entry(body: dict, name: Any) -> dict:
+    raw = body.get("topics")
+    return next((t for t in raw if isinstance(t, dict) and t.get("name") == name), {}) if isinstance(raw, list) else {}
+
+
+def cell_lines(taxonomy: Any, cell: dict) -> list[str]:
+    """The cell as a person reads it: each option's ``description`` where the taxonomy gives one,
+    else its name in words — never ``key = value`` nor a raw key. The edge-case topic is not
+    named at all (a real user does not come with an "edge case"); its subtopic speaks for it."""
+    body = _body(taxonomy)
+    out = []
+    topic, sub = cell.get("topic"), cell.get("subtopic")
+    if topic is not None:
+        entry = _topic_entry(body, topic)
+        desc = entry.get("description") if isinstance(entry.get("description"), str) and entry["description"].strip() else None
+        about = [] if topic == EDGE_TOPIC else [desc.strip() if desc else _human(topic)]
+        if sub:
+            about.append(_human(sub) if about == [] else f"in particular {_human(sub)}")
+        if about:
+            out.append("What this conversation touches on for you: " + ", ".join(about) + ".")
+    for name, value in cell.items():
+        if name in ("topic", "subtopic") or value is None:
+            continue
+        dim = body.get(name) if isinstance(body.get(name), dict) else {}
+        desc = option_description(dim.get(value)) if value in dim else None
+        out.append(f"{_human(name).capitalize()}: {desc if desc else _human(value)}" + ("" if (desc or "").endswith(".") else "."))
+    return out
+
+
+def scenario_key(s: dict, *, judging: bool = False) -> str:
     """Stable across runs and machines: equal keys mean the same conversation setup, so its
-    transcript can be reused. The id is left out on purpose (renumbering changes nothing)."""
+    transcript can be reused. The id is left out on purpose (renumbering changes nothing), and
+    so is ``redrawn`` (a record of how the cell came about, not part of it). ``trigger`` shapes
+    the conversation and counts once set; a scenario without one keys as it always did.
+    ``judging=True`` adds the ``reference``: only judges see it, so an edited reference means
+    judging again, while the conversations (keyed without it) are reused."""
     defaults = {"gate": None, "situation": None, "topic_seeds": []}
     fields = {k: s.get(k, defaults.get(k)) for k in KEY_FIELDS}
+    for k in ("trigger",) + (("reference",) if judging else ()):
+        if s.get(k) is not None:
+            fields[k] = s[k]
     blob = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -451,6 +553,8 @@ class Persona:
     descriptions: dict[str, str] = field(default_factory=dict)  # option -> description, chosen options only
     primary_rate: float = 0.0
     secondary_rate: float = 0.0
+    excludes: frozenset = frozenset()  # frozensets of two flaws never rolled together
+
 
     def text(self) -> str:
         unit = {"chars": "characters"}.get(self.unit, self.unit)
@@ -463,17 +567,8 @@ class Persona:
         for name, value in self.attributes.items():
             desc = self.descriptions.get(value)
             lines.append(f"{_human(name).capitalize()}: {_human(value)}" + (f". {desc}" if desc else "."))
-        if self.flawless:
-            lines.append("Tendencies: none in particular; this person communicates plainly and cooperatively.")
-        else:
-            tendencies = []
-            if self.primary:
-                tendencies.append(f"{_human(self.primary)} (on about {self.primary_rate:.0%} of messages)")
-            for s in self.secondary:
-                tendencies.append(f"{_human(s)} (on about {self.secondary_rate:.0%} of messages)")
-            if tendencies:
-                lines.append("Tendencies: " + "; ".join(tendencies) + ". Which ones show in a given "
-                             "message is decided per message.")
+        # No flaw here: a persona-level list would colour every message. Flaws reach the
+        # simulator only through {flaw_patterns}, for the message whose roll drew them.
         return "\n".join(lines)
 
     def flaws_for_message(self, exchange: int) -> list[str]:
@@ -491,11 +586,44 @@ class Persona:
         for s in self.secondary:
             if rng.random() < self.secondary_rate:
                 out.append(s)
-        return out
+        return _without_excluded(out, self.excludes)
 
 
 def _human(name: str) -> str:
-    return str(name).replace("_", " ")
+    return re.sub(r"(?<=\d)_(?=\d)", "–", str(name)).replace("_", " ")  # age_15_16: "age 15–16"
+
+
+def humanise(name: Any) -> str:
+    """A taxonomy or template key in words, for what models and people read."""
+    return _human(str(name))
+
+
+def excluded_pairs(template: Any) -> frozenset:
+    """``flaw_patterns.excludes``: the usable pairs (two different flaw names); the checks
+    report the rest (PER011, PER012)."""
+    fp = _template_body(template).get("flaw_patterns")
+    raw = fp.get("excludes") if isinstance(fp, dict) else None
+    pairs = set()
+    for e in raw if isinstance(raw, list) else []:
+        if isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e) and e[0] != e[1]:
+            pairs.add(frozenset(e))
+    return frozenset(pairs)
+
+
+def _clashes(flaw: str, chosen: list[str], excludes: frozenset) -> bool:
+    return any(frozenset((flaw, c)) in excludes for c in chosen)
+
+
+def _without_excluded(flaws: list[str], excludes: frozenset) -> list[str]:
+    """A message's roll with excluded pairs resolved: ``flaws`` is in tier order (the primary
+    first, then the secondaries in the template's order), and a flaw that clashes with one kept
+    before it is dropped, so the higher tier wins; no random draw, so the roll stays the same
+    on every resume. The persona draw already avoids excluded pairs: this is the backstop."""
+    kept: list[str] = []
+    for f in flaws:
+        if not _clashes(f, kept, excludes):
+            kept.append(f)
+    return kept
 
 
 def _num(x: float) -> str:
@@ -531,8 +659,11 @@ def persona_from_seed(template: dict, seed: int) -> Persona:
     s_opts, s_ws = _options(secondary_block)
     k = secondary_block.get("max") if isinstance(secondary_block, dict) else None
     k = k if isinstance(k, int) and not isinstance(k, bool) and k >= 1 else DEFAULT_SECONDARY_MAX
-    pool = [(o, w) for o, w in zip(s_opts, s_ws) if o != p_choice]
-    s_choice = _pick_distinct(rng, [o for o, _ in pool], [w for _, w in pool], k)
+    excludes = excluded_pairs(template)
+    # no secondary excluded with the primary, nor with a secondary drawn before it; with no
+    # excludes this is exactly the draw it always was
+    pool = [(o, w) for o, w in zip(s_opts, s_ws) if o != p_choice and not _clashes(o, [p_choice], excludes)]
+    s_choice = _pick_compatible(rng, [o for o, _ in pool], [w for _, w in pool], k, excludes)
     if not flawless:
         primary, secondary = p_choice, s_choice
         for block, names in ((primary_block, [primary] if primary else []), (secondary_block, secondary)):
@@ -552,7 +683,7 @@ def persona_from_seed(template: dict, seed: int) -> Persona:
             descriptions[attributes[name]] = d[attributes[name]]
     return Persona(seed=seed, style=style, word_limit=word_limit, unit=unit, flawless=flawless, primary=primary,
                    secondary=secondary, attributes=attributes, descriptions=descriptions,
-                   primary_rate=_rate(primary_block), secondary_rate=_rate(secondary_block))
+                   primary_rate=_rate(primary_block), secondary_rate=_rate(secondary_block), excludes=excludes)
 
 
 def flaw_text(flaws: list[str], template: dict) -> str:
@@ -609,7 +740,7 @@ def write_scenarios(scenarios: list[dict], header_comment: str = DEFAULT_HEADER)
         for j, k in enumerate(keys):
             lead = "  - " if j == 0 else "    "
             v = s[k]
-            if k == "situation":
+            if k in ("situation", "reference"):  # prose a person edits: a block scalar when long
                 text = _render_situation(v, 6)
             elif isinstance(v, (dict, list, tuple)):
                 text = render_flow(v)
@@ -685,6 +816,8 @@ def read_scenarios(text: str) -> tuple[list[dict], list[str]]:
             ts = []
         if not isinstance(ts, list) or not all(isinstance(x, str) for x in ts):
             bad("topic_seeds", "topic_seeds must be a list of subtopics")
+        for key, msg in _judged_field_problems(entry):
+            errs.append(f"line {line(at + (key,))}: EVR006 {name}: {msg}; skipped")
         if errs:
             problems.extend(errs)
             continue
@@ -696,9 +829,61 @@ def read_scenarios(text: str) -> tuple[list[dict], list[str]]:
     return out, problems
 
 
+def _judged_field_problems(entry: dict) -> list[tuple[str, str]]:
+    """EVR006: ``trigger``, ``reference``, ``redrawn`` and ``incoherent`` as (key, message)."""
+    out = []
+    if entry.get("trigger") is not None and entry["trigger"] not in TRIGGERS:
+        out.append(("trigger", f"trigger is {str(entry['trigger'])[:40]!r}; it must be early, middle or late (or null)"))
+    for key, what in (("reference", "the worked solution, policy fact or what a safe reply must contain"),
+                      ("incoherent", "why the scenario writer found the kept cell incoherent")):
+        v = entry.get(key)
+        if v is not None and not (isinstance(v, str) and v.strip()):
+            out.append((key, f"{key} must be text ({what}) or null"))
+    r = entry.get("redrawn")
+    if r is not None:
+        items = [r] if isinstance(r, dict) else r
+        if not isinstance(items, list) or not all(
+                isinstance(x, dict) and isinstance(x.get("from"), dict) and isinstance(x.get("reason"), str)
+                and set(x) <= {"from", "reason"} for x in items):
+            out.append(("redrawn", "redrawn must be a list of {from: {cell}, reason: text} (or null)"))
+    return out
+
+
+def scenario_field_problems(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, message) for each EVR006 problem in eval/scenarios.yaml, for ``ftd check``.
+    A file that does not parse reports nothing here: the run refuses it with its own message."""
+    try:
+        doc = YamlDocument.from_text(text)
+    except YamlError:
+        return []
+    raw = doc.data.get("scenarios") if isinstance(doc.data, dict) else None
+    out = []
+    for i, entry in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        sid = entry.get("id") if isinstance(entry.get("id"), str) else str(i + 1)
+        for key, msg in _judged_field_problems(entry):
+            line, col = doc.position(("scenarios", i, key))
+            out.append((line, col, f"scenario {sid}: {msg}"))
+    return out
+
+
 def set_situation(text: str, scenario_id: str, situation: str | None) -> str:
     """``text`` with one scenario's situation replaced and every other byte kept. Raises
     KeyError for an unknown id, EditError when the edit cannot be made exactly."""
+    return set_fields(text, scenario_id, {"situation": situation})
+
+
+def set_fields(text: str, scenario_id: str, values: dict[str, Any]) -> str:
+    """``text`` with some fields of one scenario set (added when missing) and every other byte
+    kept: the situation, and the reference, cell or redraw record the scenario writer adds.
+    Prose fields become literal blocks when long, as write_scenarios writes them."""
+    for key, value in values.items():
+        text = _set_field(text, scenario_id, key, value)
+    return text
+
+
+def _set_field(text: str, scenario_id: str, key: str, value: Any) -> str:
     bom = text.startswith("\ufeff")
     doc = YamlDocument.from_text(text)
     data = doc.data
@@ -707,18 +892,24 @@ def set_situation(text: str, scenario_id: str, situation: str | None) -> str:
                   if isinstance(e, dict) and e.get("id") == scenario_id), None)
     if index is None:
         raise KeyError(scenario_id)
-    path = ("scenarios", index, "situation")
+    path = ("scenarios", index, key)
     try:
         loc = doc.locate(path)
     except KeyError:
         loc = None
+    if loc is None and value is None:
+        return text  # nothing to add: a missing field reads as null already
+    if loc is None and isinstance(value, str) and ("\n" in value or len(value) > BLOCK_AT):
+        # a new prose field: first as a one-line placeholder, then turned into a block in place
+        text = _set_field(text, scenario_id, key, "")
+        return _set_field(text, scenario_id, key, value)
     new = None
-    if loc is not None and isinstance(situation, str) and not loc.in_flow and loc.node.kind == "scalar" \
-            and loc.node.style not in ("|", ">") and ("\n" in situation or len(situation) > BLOCK_AT) \
-            and visible(situation) == situation:  # else quoted, with every control or bidi character escaped
-        new = _block_in_place(doc, loc, situation)
+    if loc is not None and isinstance(value, str) and not loc.in_flow and loc.node.kind == "scalar" \
+            and loc.node.style not in ("|", ">") and ("\n" in value or len(value) > BLOCK_AT) \
+            and visible(value) == value:  # else quoted, with every control or bidi character escaped
+        new = _block_in_place(doc, loc, value)
     if new is None:
-        new = doc.set(path, situation, create=True)
+        new = doc.set(path, value, create=True)
     return ("\ufeff" if bom else "") + new.text
 
 

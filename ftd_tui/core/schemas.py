@@ -22,9 +22,13 @@ def json_schema(artifact: str) -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"ftd {artifact}"
     if artifact == "taxonomy":
-        # every key besides topics / turn_ranges is a dimension: option -> weight
+        # every key besides topics / turn_ranges is a dimension: option -> weight, or
+        # option -> {weight, description} (the description is what the simulator reads)
         body = schema["$defs"]["TaxonomyBody"]
-        body["additionalProperties"] = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}}
+        weight = {"type": "number", "minimum": 0}
+        described = {"type": "object", "required": ["weight"], "additionalProperties": False,
+                     "properties": {"weight": weight, "description": {"type": "string", "minLength": 1}}}
+        body["additionalProperties"] = {"type": "object", "additionalProperties": {"oneOf": [weight, described]}}
     if artifact in ("model-choice", "eval-results"):
         schema["description"] = "the YAML front matter of the Markdown file"
     return schema

@@ -129,6 +129,9 @@ def inputs_from(files: dict[str, Any], budget: dict | None, context_window: int 
         by = body.get("turn_ranges_by", tax.data.get("turn_ranges_by"))
         dim = body.get(by) if isinstance(by, str) else None
         if isinstance(dim, dict) and dim:
+            from .artifacts.taxonomy import option_weight
+
+            dim = {o: option_weight(w) for o, w in dim.items()}  # `option: {weight, description}` too
             total = sum(w for w in dim.values() if isinstance(w, (int, float)) and not isinstance(w, bool)) or 1.0
             for opt, w in dim.items():
                 if str(opt) in ranges and isinstance(w, (int, float)):

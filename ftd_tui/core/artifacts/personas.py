@@ -42,6 +42,9 @@ class FlawPatterns(BaseModel):
     primary: FlawTier
     secondary: FlawTier | None = None
     no_flaw_share: float
+    # each entry a pair of flaw names; the shape is checked by PER011 / PER012, not here
+    excludes: list[Any] | None = Field(None, description="pairs of flaws never rolled together, "
+                                       "e.g. [[going_quiet, stream_of_words]]")
 
 
 class Attribute(BaseModel):
@@ -95,6 +98,44 @@ def _check_extra_keys(block: dict, path: tuple, where: Where, known: set[str]) -
     return out
 
 
+def _flaw_names(flaws: dict) -> list[str]:
+    names: list[str] = []
+    for tier in ("primary", "secondary"):
+        block = flaws.get(tier)
+        opts = block.get("options") if isinstance(block, dict) else None
+        names += [o for o in opts if isinstance(o, str)] if isinstance(opts, list) else []
+    return names
+
+
+def _check_excludes(flaws: dict, fp: tuple, where: Where) -> list[Diagnostic]:
+    """``flaw_patterns.excludes``: pairs of two different flaws of this template (PER012 for a
+    malformed entry, PER011 for a name that is no flaw, with the closest flaw suggested)."""
+    import difflib
+
+    raw = flaws.get("excludes")
+    if raw is None or not isinstance(raw, list):
+        return []  # not a list: the schema's PER001
+    names = _flaw_names(flaws)
+    out: list[Diagnostic] = []
+    for i, entry in enumerate(raw):
+        at = fp + ("excludes", i)
+        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry)):
+            out.append(where.diag("PER012", at, f"excludes entry {i + 1} is not a pair of flaw names",
+                                  "write [flaw_a, flaw_b]: two flaws never rolled together"))
+            continue
+        if entry[0] == entry[1]:
+            out.append(where.diag("PER012", at, f"excludes entry {i + 1} pairs '{show(entry[0])}' with itself",
+                                  "a flaw is never rolled twice in one message anyway; name two different flaws"))
+            continue
+        for j, name in enumerate(entry):
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                out.append(where.diag("PER011", at + (j,), f"excludes names '{show(name)}', which is not a flaw here",
+                                      f"did you mean '{close[0]}'?" if close else
+                                      "the flaws are the options of flaw_patterns.primary and .secondary"))
+    return out
+
+
 def check_personas(data: Any, where: Where, checks: Checks) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     _, errs = schema_errors(PersonaFile, data, where, "PER001")
@@ -131,8 +172,10 @@ def check_personas(data: Any, where: Where, checks: Checks) -> list[Diagnostic]:
     if isinstance(flaws, dict):
         fp = base + ("flaw_patterns",)
         for k in flaws:
-            if k not in ("primary", "secondary", "no_flaw_share"):
-                diags.append(where.diag("KEY001", fp + (k,), f"unknown key '{show(k)}' in flaw_patterns", "known keys: primary, secondary, no_flaw_share", key=True))
+            if k not in ("primary", "secondary", "no_flaw_share", "excludes"):
+                diags.append(where.diag("KEY001", fp + (k,), f"unknown key '{show(k)}' in flaw_patterns",
+                                        "known keys: primary, secondary, no_flaw_share, excludes", key=True))
+        diags.extend(_check_excludes(flaws, fp, where))
         for tier in ("primary", "secondary"):
             block = flaws.get(tier)
             if not isinstance(block, dict):

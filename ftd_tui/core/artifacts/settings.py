@@ -108,6 +108,9 @@ class Eval(_Model):
                                     "(default: the base role's max_tokens, else max(1024, 3x the assistant's hard limit))")
     max_judge_errors: float = Field(0.2, ge=0, le=1, description="the share of one judge's answers that may be ERROR "
                                     "(unreadable after a re-ask); past it the run fails: judges unusable, no recommendation")
+    references: bool = Field(False, description="the critic writes a reference with each scenario's situation (the "
+                             "worked solution, the policy fact, what a safe reply must contain): judges see it, never "
+                             "the simulator or the base model; edit it in eval/scenarios.yaml")
 
 
 class Knowledge(_Model):

@@ -49,6 +49,44 @@ def dimensions(body: dict) -> dict[str, dict]:
     return {k: v for k, v in body.items() if k not in RESERVED}
 
 
+OPTION_KEYS = ("weight", "description")
+
+
+def option_weight(value: Any) -> Any:
+    """An option's weight, written ``option: 0.3`` or ``option: {weight: 0.3, description: ...}``
+    (the description is what the simulator and the scenario writer read instead of the key)."""
+    return value.get("weight") if isinstance(value, dict) else value
+
+
+def option_description(value: Any) -> str | None:
+    d = value.get("description") if isinstance(value, dict) else None
+    return d.strip() if isinstance(d, str) and d.strip() else None
+
+
+def _option_problems(name: str, option: Any, value: dict, path: tuple, where: Where) -> list[Diagnostic]:
+    """TAX013: the mapping form of an option: a weight, an optional description, nothing else."""
+    import difflib
+
+    out = []
+    for k in value:
+        if k not in OPTION_KEYS:
+            close = difflib.get_close_matches(str(k), OPTION_KEYS, n=1, cutoff=0.6)
+            out.append(where.diag("TAX013", path + (k,), f"unknown key '{show(k)}' in option '{show(option)}' of '{show(name)}'",
+                                  f"did you mean '{close[0]}'?" if close else "an option takes weight and description",
+                                  key=True))
+    if "weight" not in value:
+        out.append(where.diag("TAX013", path, f"option '{show(option)}' of '{show(name)}' has no weight",
+                              "write {weight: 0.3, description: \"...\"}", key=True))
+    elif number(value.get("weight")) is None:
+        out.append(where.diag("TAX013", path + ("weight",), f"weight of '{show(option)}' in '{show(name)}' is not a number"))
+    d = value.get("description")
+    if "description" in value and not (isinstance(d, str) and d.strip()):
+        out.append(where.diag("TAX013", path + ("description",),
+                              f"description of '{show(option)}' in '{show(name)}' must be text",
+                              "a phrase about the person, e.g. \"has done this for years and is impatient\""))
+    return out
+
+
 def check_taxonomy(data: Any, where: Where, checks: Checks) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     _, errs = schema_errors(TaxonomyFile, data, where, "TAX001")
@@ -109,14 +147,23 @@ def check_taxonomy(data: Any, where: Where, checks: Checks) -> list[Diagnostic]:
         if not isinstance(opts, dict) or not opts:
             diags.append(where.diag("TAX001", path, f"dimension '{show(name)}' must be a map of option: weight"))
             continue
-        bad = [o for o, w in opts.items() if number(w) is None]
+        shaped = []
+        for o, w in opts.items():
+            if isinstance(w, dict):
+                shaped.extend(_option_problems(name, o, w, path + (o,), where))
+        if shaped:
+            diags.extend(shaped)
+            continue
+        weights = {o: option_weight(w) for o, w in opts.items()}
+        bad = [o for o, w in weights.items() if number(w) is None]
         if bad:
             diags.append(where.diag("TAX001", path + (bad[0],), f"weight of '{show(bad[0])}' in '{show(name)}' is not a number"))
             continue
-        for o, w in opts.items():
+        for o, w in weights.items():
             if w < 0:
-                diags.append(where.diag("TAX011", path + (o,), f"'{show(o)}' in '{show(name)}' has a negative weight"))
-        ok, total = weights_sum_ok(list(opts.values()), tol)
+                diags.append(where.diag("TAX011", path + (o,) + (("weight",) if isinstance(opts[o], dict) else ()),
+                                        f"'{show(o)}' in '{show(name)}' has a negative weight"))
+        ok, total = weights_sum_ok(list(weights.values()), tol)
         if not ok:
             diags.append(where.diag("TAX003", path, f"weights of '{show(name)}' sum to {fmt(total)}, not 1.0", key=True))
     if "difficulty" not in dims:
