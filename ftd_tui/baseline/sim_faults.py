@@ -405,7 +405,7 @@ def detect(text: str, previous: Sequence[str] = ()) -> Finding | None:
 
 # ---------------------------------------------------------------- the simulator's own label
 
-_USER_LABEL = re.compile(r"^\s*(?:\*\*)?(?:user|you|me|message|customer|student|client)(?:\*\*)?\s*:\s*", re.I)
+_USER_LABEL = re.compile(r"^\s*(?:\*\*)?(?:user|you|me|message|customer|student|client)(?:\*\*)?\s*:(?:\*\*)?\s*", re.I)
 _FIELD_LINE = re.compile(r"^\s*[A-Za-z][\w /#.-]{0,30}:\s*\S")
 
 
