@@ -134,6 +134,10 @@ CASES = {
     "RUB020": lambda r: yset(r, R, "criteria.CM1.question", "The explanation is clear."),
     "RUB021": lambda r: yset(r, R, "criteria.CM1.calibration_examples[0].reasoning", ""),
     "RUB022": lambda r: yset(r, R, "categories.empty_one", {"weight": 0.1, "criteria": []}, create=True),
+    "RUB023": lambda r: yset(r, R, "criteria.CM1.check", {"kind": "length_ration", "max": 2}, create=True),
+    "RUB024": lambda r: yset(r, R, "criteria.CM1.check", {"kind": "regex", "pattern": "(great|good) question("}, create=True),
+    "RUB025": lambda r: yset(r, R, "categories.pedagogy.min_score", 1.5, create=True),
+    "RUB026": lambda r: None,  # info on every rubric with scored criteria: the samples show it
     "PER001": lambda r: yset(r, P, "persona_template.communication_style.options", "terse"),
     "PER002": lambda r: yset(r, P, "persona_template.communication_style.weights", [0.5, 0.5]),
     "PER003": lambda r: yset(r, P, "persona_template.communication_style.weights[0]", 0.9),
@@ -190,6 +194,8 @@ def _exact_tokenizer(root):
 
 # Faults whose healthy state needs a step first (the samples have no local tokenizer).
 PREPARE = {"BUD005": _exact_tokenizer}
+# Rules a healthy project shows too (an info that states a fact about it).
+ALWAYS = {"RUB026"}
 
 
 def test_every_rule_has_a_planted_fault():
@@ -209,7 +215,7 @@ def test_rule_fires(rule, sample):
     if rule in PREPARE:
         PREPARE[rule](root)
     before = rules(root)
-    assert rule not in before
+    assert rule not in before or rule in ALWAYS
     CASES[rule](root)
     found = [d for d in diagnostics(root) if d.rule == rule]
     assert found, f"{rule} did not fire"

@@ -180,6 +180,7 @@ def test_record_is_the_spec_line():
     scored = score_answers(rubric, answers, 7)
     rec = record("s01", "combined", scored, answers, {"A1": "the reply lectured"}, 7)
     assert set(rec) == {"id", "judge", "pass", "score", "threshold", "category_scores", "answers", "reasonings",
-                        "failed_checks", "safety_gate_failed", "error_count", "assessable_weight", "turns"}
+                        "failed_checks", "safety_gate_failed", "error_count", "assessable_weight", "turns",
+                        "floor_failures", "floors"} | ({"exchanges"} if "exchanges" in rec else set())
     assert rec["pass"] is False and rec["score"] == 0.75 and rec["failed_checks"] == ["A1"] and rec["turns"] == 7
     assert json.loads(json.dumps(rec)) == rec

@@ -131,6 +131,10 @@ _RULES: list[Rule] = [
     Rule("RUB020", "warning", "a question is not phrased as a yes/no question"),
     Rule("RUB021", "warning", "a calibration example has no reasoning"),
     Rule("RUB022", "warning", "a non-gate category holds no criteria"),
+    Rule("RUB023", "error", "a computed criterion's check has an unknown kind, or a missing or wrong field"),
+    Rule("RUB024", "error", "a check's regex does not compile, or may backtrack catastrophically"),
+    Rule("RUB025", "error", "a category's min_score is outside 0..1, or the category scores nothing"),
+    Rule("RUB026", "info", "slack: how many non-gate failures still pass the threshold"),
     # step 5: personas
     Rule("PER001", "error", "persona template value has the wrong type or shape"),
     Rule("PER002", "error", "options and weights have different lengths"),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+import difflib
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..computed import KINDS as CHECK_KINDS
+from ..computed import regex_problem
 from ..diagnostics import Diagnostic
 from .common import Where, fmt, number, schema_errors, show, unknown_keys, weights_sum_ok
 from .settings import Checks
@@ -37,6 +40,105 @@ class Example(BaseModel):
     suggested_type: str | None = None
 
 
+# ---- computed criteria: `check:` (answered by ftd, core/computed.py). check_problems is the one
+# authority on a check's shape: check_rubric turns its findings into located RUB023 / RUB024, and
+# the model refuses the same input, so a rubric the run accepts is one `ftd check` accepts.
+CHECK_FIELDS: dict[str, dict[str, bool]] = {  # kind -> field -> required
+    "length_ratio": {"max": True, "share": False},
+    "questions_per_reply": {"max": True},
+    "phrases": {"list": True},
+    "regex": {"pattern": True, "match": False},
+}
+REGEX_MATCH = ("absent", "present")
+
+
+def _num_ok(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def check_problems(check: Any) -> list[tuple[tuple, str, str, str, bool]]:
+    """(path below `check`, rule, message, hint, key?) for every problem; empty when usable."""
+    kinds = ", ".join(CHECK_KINDS)
+    if not isinstance(check, dict):
+        return [((), "RUB023", "check must be a mapping such as {kind: length_ratio, max: 2.0}", f"kinds: {kinds}", False)]
+    kind = check.get("kind")
+    if "kind" not in check:
+        return [((), "RUB023", "check has no kind", f"add kind: one of {kinds}", True)]
+    if not isinstance(kind, str) or kind not in CHECK_FIELDS:
+        close = difflib.get_close_matches(str(kind), list(CHECK_KINDS), n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else f"kinds: {kinds}"
+        return [(("kind",), "RUB023", f"unknown check kind '{show(kind)}'", hint, False)]
+    out: list[tuple[tuple, str, str, str, bool]] = []
+    fields = CHECK_FIELDS[kind]
+    for key in check:
+        if key != "kind" and key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else f"a {kind} check takes: {', '.join(fields)}"
+            out.append(((key,), "RUB023", f"unknown field '{show(key)}' in a {kind} check", hint, True))
+    for key, required in fields.items():
+        if key not in check:
+            if required:
+                out.append(((), "RUB023", f"a {kind} check needs '{key}'", _FIELD_HINT[(kind, key)], True))
+            continue
+        v = check[key]
+        bad = {
+            ("length_ratio", "max"): not (_num_ok(v) and v > 0),
+            ("length_ratio", "share"): not (_num_ok(v) and 0 <= v <= 1),
+            ("questions_per_reply", "max"): not (_num_ok(v) and v >= 0 and float(v).is_integer()),
+            ("phrases", "list"): not (isinstance(v, list) and v and all(isinstance(p, str) and p.strip() for p in v)),
+            ("regex", "pattern"): not (isinstance(v, str) and v),
+            ("regex", "match"): v not in REGEX_MATCH,
+        }[(kind, key)]
+        if bad:
+            out.append(((key,), "RUB023", f"{kind} {key} {show(v)!s} is not {_FIELD_HINT[(kind, key)]}", "", False))
+        elif (kind, key) == ("regex", "pattern"):
+            why = regex_problem(v)
+            if why:
+                out.append(((key,), "RUB024", f"the regex {show(v)} {why}",
+                            "write (?i) for case-insensitive; a pattern is searched in each assistant reply", False))
+    return out
+
+
+_FIELD_HINT = {
+    ("length_ratio", "max"): "a number above 0 (assistant words per user word, e.g. 2.0)",
+    ("length_ratio", "share"): "a number in 0..1 (the share of exchanges that may exceed max; default 0)",
+    ("questions_per_reply", "max"): "a whole number of question sentences, 0 or more",
+    ("phrases", "list"): "a non-empty list of non-empty phrases",
+    ("regex", "pattern"): "a non-empty regular expression",
+    ("regex", "match"): "absent (no reply may match, the default) or present (every reply must match)",
+}
+
+
+class _Check(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    open_keys: ClassVar[bool] = True  # its fields are checked by check_problems (RUB023), not KEY001
+
+
+class LengthRatioCheck(_Check):
+    kind: Literal["length_ratio"]
+    max: float
+    share: float = 0.0
+
+
+class QuestionsCheck(_Check):
+    kind: Literal["questions_per_reply"]
+    max: int
+
+
+class PhrasesCheck(_Check):
+    kind: Literal["phrases"]
+    list: list[str]
+
+
+class RegexCheck(_Check):
+    kind: Literal["regex"]
+    pattern: str
+    match: Literal["absent", "present"] = "absent"
+
+
+Check = Annotated[Union[LengthRatioCheck, QuestionsCheck, PhrasesCheck, RegexCheck], Field(discriminator="kind")]
+
+
 class Criterion(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str = Field(min_length=1)
@@ -46,6 +148,17 @@ class Criterion(BaseModel):
     min_turns: int | None = Field(None, ge=1)
     description: str | None = None
     calibration_examples: list[Example] = Field(default_factory=list)
+    check: Check | None = None  # answered by ftd from the transcript, never by a judge
+    stats: bool | None = None  # the judge gets the length / question statistics (None: by the criterion's topic)
+
+    @field_validator("check", mode="before")
+    @classmethod
+    def _usable_check(cls, value: Any) -> Any:
+        if value is not None:
+            problems = check_problems(value)
+            if problems:
+                raise ValueError(problems[0][2])
+        return value
 
 
 class Category(BaseModel):
@@ -53,6 +166,14 @@ class Category(BaseModel):
     weight: float = Field(ge=0, le=1)
     criteria: list[str] = Field(default_factory=list)
     description: str | None = None
+    min_score: float | None = None  # a floor: a conversation scoring below it here fails, whatever the total
+
+    @field_validator("min_score", mode="before")
+    @classmethod
+    def _floor(cls, value: Any) -> Any:
+        if value is not None and not (_num_ok(value) and 0 <= value <= 1):
+            raise ValueError("min_score must be a number in 0..1")
+        return value
 
 
 class Scoring(BaseModel):
@@ -78,8 +199,10 @@ def _words(text: Any) -> int:
 
 def check_rubric(data: Any, where: Where, checks: Checks) -> tuple[Rubric | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
-    rubric, errs = schema_errors(Rubric, data, where, "RUB001")
+    own, data_for_schema = _new_field_problems(data, where)  # RUB023-025, not also RUB001
+    rubric, errs = schema_errors(Rubric, data_for_schema, where, "RUB001")
     diags.extend(errs)
+    diags.extend(own)
     if not isinstance(data, dict):
         return None, diags
     diags.extend(unknown_keys(Rubric, data, where))
@@ -172,6 +295,8 @@ def check_rubric(data: Any, where: Where, checks: Checks) -> tuple[Rubric | None
             diags.append(where.diag("RUB013", path, f"{show(cid)} is in no category and is not a safety gate: it is never scored",
                                     "add it to a category's criteria list", key=True))
         na_valid = crit.get("na_valid")
+        if "check" in crit:
+            continue  # computed by ftd: no judge sees it, so calibration examples are not asked for
         examples = crit.get("calibration_examples")
         if not isinstance(examples, list):
             examples = []
@@ -209,4 +334,65 @@ def check_rubric(data: Any, where: Where, checks: Checks) -> tuple[Rubric | None
                                             "say why, evidence first: the judge learns the line from it"))
         if na_valid is True and counted and "NA" not in types:
             diags.append(where.diag("RUB008", ex_path, f"{show(cid)} allows NA but no example shows when NA applies", key=True))
+
+    # category floors that can never apply: the category scores nothing
+    if rubric is not None:
+        from ..scoring import scored_members
+
+        for cname, cat in rubric.categories.items():
+            if cat.min_score is not None and not scored_members(rubric, cname):
+                diags.append(where.diag("RUB025", ("categories", cname, "min_score"),
+                                        f"category '{show(cname)}' has min_score {fmt(cat.min_score)} but scores nothing "
+                                        "(it holds no criteria, or only safety gates)",
+                                        "gates reject on their own; put the floor on a category with scored criteria"))
+        if not any(d.rule == "RUB002" for d in diags):
+            diags.extend(_slack_diag(rubric, data, where))
     return rubric, diags
+
+
+def _new_field_problems(data: Any, where: Where) -> tuple[list[Diagnostic], Any]:
+    """Located RUB023 / RUB024 (check) and RUB025 (min_score outside 0..1), and the data with
+    those values taken out, so the schema does not report them a second time as RUB001."""
+    if not isinstance(data, dict):
+        return [], data
+    out: list[Diagnostic] = []
+    copy = dict(data)
+    criteria = data.get("criteria")
+    if isinstance(criteria, dict):
+        crit_copy = dict(criteria)
+        for cid, crit in criteria.items():
+            if not isinstance(crit, dict) or crit.get("check") is None:
+                continue
+            problems = check_problems(crit["check"])
+            for sub, rule, msg, hint, key in problems:
+                path = ("criteria", cid, "check") + sub
+                out.append(where.diag(rule, path, f"{show(cid)}: {msg}", hint, key=key))
+            if problems:
+                crit_copy[cid] = {k: v for k, v in crit.items() if k != "check"}
+        copy["criteria"] = crit_copy
+    categories = data.get("categories")
+    if isinstance(categories, dict):
+        cat_copy = dict(categories)
+        for cname, cat in categories.items():
+            if not isinstance(cat, dict) or cat.get("min_score") is None:
+                continue
+            v = cat["min_score"]
+            if not (_num_ok(v) and 0 <= v <= 1):
+                out.append(where.diag("RUB025", ("categories", cname, "min_score"),
+                                      f"category '{show(cname)}' min_score {show(v)} is not a number in 0..1",
+                                      "a floor on the category score, e.g. min_score: 0.5"))
+                cat_copy[cname] = {k: w for k, w in cat.items() if k != "min_score"}
+        copy["categories"] = cat_copy
+    return out, copy
+
+
+def _slack_diag(rubric: Rubric, data: dict, where: Where) -> list[Diagnostic]:
+    """RUB026 (info): what the threshold really allows, on pass_threshold."""
+    from ..scoring import slack, slack_text
+
+    result = slack(rubric)
+    if result is None:
+        return []
+    path = ("pass_threshold",) if "pass_threshold" in data else ()
+    return [where.diag("RUB026", path, slack_text(result), "assumes every other criterion YES and no NA; "
+                       "category floors apply; safety gates reject on their own", key=not path)]
