@@ -59,11 +59,19 @@ def _public(spec: dict) -> dict:
     return {k: v for k, v in spec.items() if k not in _NOT_HASHED}
 
 
-def hashes_for(inputs: Inputs) -> dict[str, str]:
-    from .prompts import JUDGE_SYSTEM
+def _judge_layout() -> list[dict]:
+    """The judge prompt around fixed stand-in content: its digest changes with any change to the
+    instructions or the layout (not only JUDGE_SYSTEM), and the rubric's own text is hashed apart."""
+    from .prompts import judge_messages
 
+    probe = {"name": "n", "question": "q?", "na_valid": True, "stats": True,
+             "calibration_examples": [{"type": "PASS", "context": "c", "response": "r", "reasoning": "w"}]}
+    return judge_messages("ID", probe, [{"user": "u", "assistant": "a"}], "s", reference="ref")
+
+
+def hashes_for(inputs: Inputs) -> dict[str, str]:
     return {"rubric": runs.digest(inputs.rubric), "judges": runs.digest([_public(j) for j in inputs.judges]),
-            "system_message": runs.digest(inputs.system_message), "judge_prompt": runs.digest(JUDGE_SYSTEM)}
+            "system_message": runs.digest(inputs.system_message), "judge_prompt": runs.digest(_judge_layout())}
 
 
 def calibration_hash(inputs: Inputs) -> str:

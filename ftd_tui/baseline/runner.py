@@ -450,10 +450,13 @@ class Runner:
             self._score(c, ask)
 
     async def _judge_one(self, c: Conv, j: int, role: Role, cid: str) -> None:
-        msgs = P.judge_messages(cid, self.inputs.criteria[cid], c.exchanges, self.inputs.system_message)
+        msgs = P.judge_messages(cid, self.inputs.criteria[cid], c.exchanges, self.inputs.system_message,
+                                reference=c.scenario.get("reference"))
+        exchange = None
         try:
             verdict, usage = await self._call(role, msgs, structured=P.Verdict)
             answer, reasoning = verdict.answer, clean(verdict.reasoning)
+            exchange = P.failing_exchange(answer, verdict.exchange, len(c.exchanges))  # untrusted: checked
         except LLMError as exc:
             if exc.kind != "bad_output":
                 self.errors.append(exc.message)
@@ -461,12 +464,14 @@ class Runner:
             # its requests are in the "failed" record _call wrote; the cost of an unreadable answer is unknown
             answer, reasoning, usage = "ERROR", exc.message, {"cost": None}
         rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid, "answer": answer,
-               "reasoning": reasoning, "usage": [usage] if "role" in usage else [], "cost": usage.get("cost")}
+               "reasoning": reasoning, "exchange": exchange, "usage": [usage] if "role" in usage else [],
+               "cost": usage.get("cost")}
         self._answered(rec)
         self._stop_if_unusable(j)
 
     async def _judge_all(self, c: Conv, j: int, role: Role, ask: list[str]) -> None:
-        msgs = P.judge_all_messages({cid: self.inputs.criteria[cid] for cid in ask}, c.exchanges, self.inputs.system_message)
+        msgs = P.judge_all_messages({cid: self.inputs.criteria[cid] for cid in ask}, c.exchanges, self.inputs.system_message,
+                                    reference=c.scenario.get("reference"))
         try:
             value, usage = await self._call(role, msgs, structured=P.Verdicts)
             got = {v.id: v for v in value.verdicts}
@@ -479,6 +484,7 @@ class Runner:
             v = got.get(cid)
             rec = {"kind": "answer", "conv": c.id, "judge": j, "model": role.model, "criterion": cid,
                    "answer": v.answer if v else "ERROR", "reasoning": clean(v.reasoning) if v else "no verdict for this criterion",
+                   "exchange": P.failing_exchange(v.answer, v.exchange, len(c.exchanges)) if v else None,
                    "usage": [usage] if k == 0 and "role" in usage else [], "cost": usage.get("cost") if k == 0 else 0.0}
             self._answered(rec)
         self._stop_if_unusable(j)
@@ -517,17 +523,22 @@ class Runner:
 
         async def one(conv: str, cid: str, j: int, rep: int) -> None:
             role = self._judge_role(j)
-            msgs = P.judge_messages(cid, self.inputs.criteria[cid], self.convs[conv].exchanges, self.inputs.system_message)
+            c = self.convs[conv]
+            msgs = P.judge_messages(cid, self.inputs.criteria[cid], c.exchanges, self.inputs.system_message,
+                                    reference=c.scenario.get("reference"))
+            exchange = None
             try:  # uncached: a cached answer would hide every flip
                 verdict, usage = await self._call(role, msgs, structured=P.Verdict, use_cache=False)
                 answer = verdict.answer
+                exchange = P.failing_exchange(answer, verdict.exchange, len(c.exchanges))
             except LLMError as exc:
                 if exc.kind != "bad_output":
                     self.errors.append(exc.message)
                     return
                 answer, usage = "ERROR", {"cost": None}  # the requests are in the "failed" record
             self._record({"kind": "repeat", "conv": conv, "judge": j, "model": role.model, "criterion": cid, "rep": rep,
-                          "answer": answer, "usage": [usage] if "role" in usage else [], "cost": usage.get("cost")})
+                          "answer": answer, "exchange": exchange, "usage": [usage] if "role" in usage else [],
+                          "cost": usage.get("cost")})
             self.stage_done["judgments"] += 1
 
         results = await asyncio.gather(*(one(*t) for t in todo), return_exceptions=True)
