@@ -98,6 +98,7 @@ class Runner:
         self.judged: dict[str, list[dict]] = {}  # conv id -> judgment records
         self.errors: list[str] = []
         self.unusable: list[dict] = []  # judges over eval.max_judge_errors (the run then fails)
+        self.opinions: dict[tuple[str, int], dict] = {}  # (conv, n) -> the critic's fault_opinion record
         self.calls_made = 0  # requests this process sent to a server (retries, re-asks, failures included)
         self.answered = 0  # calls that came back with a usable answer (not from the cache)
         self.failed = 0  # calls that ended in an error (an ERROR verdict included)
@@ -214,6 +215,8 @@ class Runner:
             elif r.get("kind") == "user_message" and r.get("conv") in self.convs:
                 self.user_messages[(r["conv"], int(r.get("n") or 0))] = r
             elif r.get("kind") == "answer":
+            elif r.get("kind") == "fault_opinion" and r.get("conv") in self.convs:
+                self.opinions[(r["conv"], int(r.get("n") or 0))] = r
                 self.answers[(r["conv"], int(r["judge"]), r["criterion"])] = r
         for c in self.convs.values():
             if c.fault:
@@ -357,7 +360,7 @@ class Runner:
             msgs = P.simulator_messages(self.inputs.sim_parts, persona, flaw_text(flaws, self.inputs.personas),
                                         c.exchanges, n, target)
             user = await self._user_message(c, n, sim, msgs, flaws)
-            fault = P.simulator_fault(user, [e["user"] for e in c.exchanges])
+            fault, flag = await self._sim_fault(c, n, user)
             # the simulator's call is accounted in its own user_message record
             rec = {"kind": "exchange", "conv": c.id, "n": n, "user": user, "assistant": None, "user_flaws": flaws,
                    "usage": [], "user_checkpointed": True}
@@ -366,6 +369,8 @@ class Runner:
                 answer, b_usage = await self._call(base, bmsgs, max_out=self.inputs.reply_limit, sample_index=self.seed)
                 rec["usage"].append(b_usage)
                 ours = self._our_count(bmsgs)
+            if flag is not None:
+                rec["flag"] = flag  # unsure and kept: listed in the summary
                 rec.update(assistant=answer.text.strip(), finish_reason=answer.finish_reason,
                            prompt_tokens_server=answer.input_tokens or None, prompt_tokens_ours=ours,
                            counts_exact=bool(self._counter and self._counter.exact))
@@ -374,7 +379,9 @@ class Runner:
                 rec["fault"] = {"kind": fault[0], "exchange": n, "detail": clean(fault[1])[:300]}
             rec["cost"] = _sum_cost(rec["usage"])
             self._record(rec)
-            if fault is not None:
+            if isinstance(fault, dict):  # a simulator fault: the finding and the whole message
+                rec["fault"] = fault
+            elif fault is not None:
                 c.fault, c.status = rec["fault"], "excluded"
                 # the remaining exchanges will never happen: take them off the total
                 self.stage_totals["exchanges"] -= target - n
@@ -390,6 +397,61 @@ class Runner:
         asked), so a run killed while the base model answers never asks the simulator again, with
         or without the cache. The checkpoint's prefix is this conversation's own, so it still fits."""
         kept = self.user_messages.get((c.id, n))
+    async def _sim_fault(self, c: Conv, n: int, user: str) -> tuple[dict | None, dict | None]:
+        """(fault, flag) for the simulator's message n. A certain fault excludes the conversation;
+        an unsure finding is kept (precision first: an exclusion biases the result silently),
+        unless eval.fault_second_opinion is on and the critic says the message is out of character."""
+        from .sim_faults import detect
+
+        found = detect(user, [e["user"] for e in c.exchanges])
+        if found is None:
+            return None, None
+        rec = found.record(n, clean(user))
+        rec["excerpt"] = clean(rec["excerpt"])
+        if found.is_fault:
+            return rec, None
+        if not self._second_opinion_on():
+            return None, rec
+        opinion = await self._fault_opinion(c, n, user, found)
+        if opinion is None:  # the critic could not answer: kept, and said so
+            return None, {**rec, "opinion": "unavailable"}
+        rec["opinion"] = {"in_character": opinion["in_character"], "reason": opinion["reason"]}
+        if opinion["in_character"]:
+            return None, rec
+        rec["decided_by"] = "second_opinion"
+        rec["detail"] = f"{found.detail}; the critic: {opinion['reason']}"[:600]
+        return rec, None
+
+    def _second_opinion_on(self) -> bool:
+        ev = self.inputs.settings.get("eval") if isinstance(self.inputs.settings.get("eval"), dict) else {}
+        return ev.get("fault_second_opinion") is True
+
+    async def _fault_opinion(self, c: Conv, n: int, user: str, found) -> dict | None:
+        """The critic's "is this message written in character?", asked once per message: the answer
+        is its own checkpoint record, so a resume reads it instead of asking again."""
+        kept = self.opinions.get((c.id, n))
+        if kept is not None:
+            return kept
+        try:
+            role = self.door.role("critic")
+        except LLMError:
+            return None  # no critic configured: nothing to ask
+        domain = f"{self.inputs.settings.get('domain') or ''}\n{self.inputs.settings.get('description') or ''}".strip()
+        msgs = P.fault_opinion_messages(user, domain, found.detail, found.excerpt)
+        try:
+            value, usage = await self._call(role, msgs, structured=P.FaultOpinion)
+        except LLMError as exc:
+            if exc.kind == "cancelled":
+                raise
+            self.errors.append(f"second opinion on {c.id} exchange {n}: {exc.message}")
+            return None
+        rec = {"kind": "fault_opinion", "conv": c.id, "n": n, "in_character": bool(value.in_character),
+               "reason": clean(value.reason)[:600], "finding": found.kind, "excerpt": clean(found.excerpt),
+               "usage": [usage], "cost": usage.get("cost")}
+        self._record(rec)
+        self.opinions[(c.id, n)] = rec
+        return rec
+
         if kept is not None and isinstance(kept.get("user"), str):
             return kept["user"]
         reply, usage = await self._call(sim, msgs, sample_index=self.seed)
@@ -586,7 +648,8 @@ class Runner:
 
     def _cost_so_far(self) -> float | None:
         costs = [r.get("cost") for r in self.records
-                 if r.get("kind") in ("situation", "redraw", "user_message", "exchange", "answer", "failed")]
+                 if r.get("kind") in ("situation", "redraw", "user_message", "exchange", "answer", "failed",
+                                          "fault_opinion")]
         return None if any(c is None for c in costs) else round(sum(costs), 6)
 
     def _emit(self) -> None:
@@ -788,9 +851,20 @@ def write_report(root: Path, summary: dict) -> Path:
 
     path = report_path(root)
     old = path.read_text(encoding="utf-8") if path.is_file() else None
+        summary["fault_check"] = self._fault_check()
     new = update_report(old, summary)
     if new != old:
         save_atomic(path, new.encode("utf-8"), create=True)
+    def _fault_check(self) -> dict:
+        """How simulator messages were screened: whether the second opinion was on, how many it was
+        asked about and how many it excluded, and every unsure message that was kept."""
+        flagged = [{"conv": r["conv"], **{k: r["flag"].get(k) for k in ("exchange", "kind", "excerpt", "opinion")}}
+                   for r in self.records if r.get("kind") == "exchange" and isinstance(r.get("flag"), dict)]
+        by_opinion = [c.id for c in self.convs.values() if c.fault and c.fault.get("decided_by") == "second_opinion"]
+        return {"second_opinion": self._second_opinion_on(),
+                "asked": sum(1 for r in self.records if r.get("kind") == "fault_opinion"),
+                "excluded_by_opinion": len(by_opinion), "flagged_kept": flagged}
+
     return path
 
 
