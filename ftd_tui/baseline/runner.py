@@ -95,10 +95,10 @@ class Runner:
         self.convs: dict[str, Conv] = {}
         self.answers: dict[tuple[str, int, str], dict] = {}
         self.user_messages: dict[tuple[str, int], dict] = {}  # (conv, n) -> the simulator's checkpointed message
+        self.opinions: dict[tuple[str, int], dict] = {}  # (conv, n) -> the critic's fault_opinion record
         self.judged: dict[str, list[dict]] = {}  # conv id -> judgment records
         self.errors: list[str] = []
         self.unusable: list[dict] = []  # judges over eval.max_judge_errors (the run then fails)
-        self.opinions: dict[tuple[str, int], dict] = {}  # (conv, n) -> the critic's fault_opinion record
         self.calls_made = 0  # requests this process sent to a server (retries, re-asks, failures included)
         self.answered = 0  # calls that came back with a usable answer (not from the cache)
         self.failed = 0  # calls that ended in an error (an ERROR verdict included)
@@ -212,11 +212,11 @@ class Runner:
                     c.fault = r["fault"]
                 if r.get("user") is not None and r.get("assistant") is not None and r.get("n") == len(c.exchanges) + 1:
                     c.exchanges.append({"user": r["user"], "assistant": r["assistant"], "user_flaws": r.get("user_flaws") or []})
+            elif r.get("kind") == "fault_opinion" and r.get("conv") in self.convs:
+                self.opinions[(r["conv"], int(r.get("n") or 0))] = r
             elif r.get("kind") == "user_message" and r.get("conv") in self.convs:
                 self.user_messages[(r["conv"], int(r.get("n") or 0))] = r
             elif r.get("kind") == "answer":
-            elif r.get("kind") == "fault_opinion" and r.get("conv") in self.convs:
-                self.opinions[(r["conv"], int(r.get("n") or 0))] = r
                 self.answers[(r["conv"], int(r["judge"]), r["criterion"])] = r
         for c in self.convs.values():
             if c.fault:
@@ -364,24 +364,24 @@ class Runner:
             # the simulator's call is accounted in its own user_message record
             rec = {"kind": "exchange", "conv": c.id, "n": n, "user": user, "assistant": None, "user_flaws": flaws,
                    "usage": [], "user_checkpointed": True}
+            if flag is not None:
+                rec["flag"] = flag  # unsure and kept: listed in the summary
             if fault is None:
                 bmsgs = P.base_messages(self.inputs.system_message, c.exchanges, user)
                 answer, b_usage = await self._call(base, bmsgs, max_out=self.inputs.reply_limit, sample_index=self.seed)
                 rec["usage"].append(b_usage)
                 ours = self._our_count(bmsgs)
-            if flag is not None:
-                rec["flag"] = flag  # unsure and kept: listed in the summary
                 rec.update(assistant=answer.text.strip(), finish_reason=answer.finish_reason,
                            prompt_tokens_server=answer.input_tokens or None, prompt_tokens_ours=ours,
                            counts_exact=bool(self._counter and self._counter.exact))
                 fault = self._base_fault(answer, ours)
-            if fault is not None:
-                rec["fault"] = {"kind": fault[0], "exchange": n, "detail": clean(fault[1])[:300]}
-            rec["cost"] = _sum_cost(rec["usage"])
-            self._record(rec)
             if isinstance(fault, dict):  # a simulator fault: the finding and the whole message
                 rec["fault"] = fault
             elif fault is not None:
+                rec["fault"] = {"kind": fault[0], "exchange": n, "detail": clean(fault[1])[:300]}
+            rec["cost"] = _sum_cost(rec["usage"])
+            self._record(rec)
+            if fault is not None:
                 c.fault, c.status = rec["fault"], "excluded"
                 # the remaining exchanges will never happen: take them off the total
                 self.stage_totals["exchanges"] -= target - n
@@ -392,11 +392,6 @@ class Runner:
         if c.fault is None:
             c.status = "complete"
 
-    async def _user_message(self, c: Conv, n: int, sim: Role, msgs: list[dict], flaws: list[str]) -> str:
-        """The simulator's message n, checkpointed the moment it arrives (before the base model is
-        asked), so a run killed while the base model answers never asks the simulator again, with
-        or without the cache. The checkpoint's prefix is this conversation's own, so it still fits."""
-        kept = self.user_messages.get((c.id, n))
     async def _sim_fault(self, c: Conv, n: int, user: str) -> tuple[dict | None, dict | None]:
         """(fault, flag) for the simulator's message n. A certain fault excludes the conversation;
         an unsure finding is kept (precision first: an exclusion biases the result silently),
@@ -452,6 +447,11 @@ class Runner:
         self.opinions[(c.id, n)] = rec
         return rec
 
+    async def _user_message(self, c: Conv, n: int, sim: Role, msgs: list[dict], flaws: list[str]) -> str:
+        """The simulator's message n, checkpointed the moment it arrives (before the base model is
+        asked), so a run killed while the base model answers never asks the simulator again, with
+        or without the cache. The checkpoint's prefix is this conversation's own, so it still fits."""
+        kept = self.user_messages.get((c.id, n))
         if kept is not None and isinstance(kept.get("user"), str):
             return kept["user"]
         reply, usage = await self._call(sim, msgs, sample_index=self.seed)
@@ -806,8 +806,19 @@ class Runner:
         summary["requests"] = {"sent": self.calls_made, "answered": self.answered, "failed": self.failed}
         summary["errors"] = self.errors[-20:]
         summary["unfinished"] = [c.id for c in self.convs.values() if not c.fault and c.id not in self.judged]
+        summary["fault_check"] = self._fault_check()
         runs.write_json_atomic(self.dir / runs.SUMMARY, summary)
         return summary
+
+    def _fault_check(self) -> dict:
+        """How simulator messages were screened: whether the second opinion was on, how many it was
+        asked about and how many it excluded, and every unsure message that was kept."""
+        flagged = [{"conv": r["conv"], **{k: r["flag"].get(k) for k in ("exchange", "kind", "excerpt", "opinion")}}
+                   for r in self.records if r.get("kind") == "exchange" and isinstance(r.get("flag"), dict)]
+        by_opinion = [c.id for c in self.convs.values() if c.fault and c.fault.get("decided_by") == "second_opinion"]
+        return {"second_opinion": self._second_opinion_on(),
+                "asked": sum(1 for r in self.records if r.get("kind") == "fault_opinion"),
+                "excluded_by_opinion": len(by_opinion), "flagged_kept": flagged}
 
     def usage(self) -> dict:
         """Per role, over every process that worked on this run (from the checkpoint)."""
@@ -851,20 +862,9 @@ def write_report(root: Path, summary: dict) -> Path:
 
     path = report_path(root)
     old = path.read_text(encoding="utf-8") if path.is_file() else None
-        summary["fault_check"] = self._fault_check()
     new = update_report(old, summary)
     if new != old:
         save_atomic(path, new.encode("utf-8"), create=True)
-    def _fault_check(self) -> dict:
-        """How simulator messages were screened: whether the second opinion was on, how many it was
-        asked about and how many it excluded, and every unsure message that was kept."""
-        flagged = [{"conv": r["conv"], **{k: r["flag"].get(k) for k in ("exchange", "kind", "excerpt", "opinion")}}
-                   for r in self.records if r.get("kind") == "exchange" and isinstance(r.get("flag"), dict)]
-        by_opinion = [c.id for c in self.convs.values() if c.fault and c.fault.get("decided_by") == "second_opinion"]
-        return {"second_opinion": self._second_opinion_on(),
-                "asked": sum(1 for r in self.records if r.get("kind") == "fault_opinion"),
-                "excluded_by_opinion": len(by_opinion), "flagged_kept": flagged}
-
     return path
 
 

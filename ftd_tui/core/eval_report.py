@@ -375,6 +375,48 @@ def _trust_sections(s: dict) -> list[str]:
     return L
 
 
+def _quoted_block(text: str) -> list[str]:
+    """Text shown exactly, as a fenced block inside a list item: every line is indented, so no
+    line of it can pass for the report's own markers, and the fence outgrows any backtick run."""
+    body = visible(text)
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return ["", f"  {fence}text"] + [f"  {line}" for line in body.split("\n")] + [f"  {fence}", ""]
+
+
+def _fault_texts(excluded: list[dict]) -> list[str]:
+    """Every conversation a simulator fault excluded, with the exact text that excluded it."""
+    rows = [e for e in excluded or [] if e.get("excerpt")]
+    if not rows:
+        return []
+    L = ["", "What excluded each conversation (the exact text of the simulated user's message):", ""]
+    for e in rows:
+        by = " (the critic's second opinion)" if e.get("decided_by") == "second_opinion" else ""
+        L.append(f"- **{_cell(e.get('id'))}**: {_cell(e.get('kind'))} at exchange {_cell(e.get('exchange'))}{by}")
+        L += _quoted_block(str(e["excerpt"]))
+    return L
+
+
+def _fault_check_lines(fc: Any) -> list[str]:
+    """How simulator messages were screened, stated whatever happened."""
+    if not isinstance(fc, dict):
+        return []
+    kept = fc.get("flagged_kept") if isinstance(fc.get("flagged_kept"), list) else []
+    if fc.get("second_opinion"):
+        L = [f"- Second opinion on unsure simulator messages (eval.fault_second_opinion): on; the critic was asked "
+             f"about {fc.get('asked', 0)} and excluded {fc.get('excluded_by_opinion', 0)}"]
+    else:
+        L = ["- Second opinion on unsure simulator messages (eval.fault_second_opinion): off; unsure messages are kept"]
+    L.append(f"- Flagged but kept: {len(kept) or 'none'}")
+    for f in kept[:50]:
+        if isinstance(f, dict):
+            L.append(f"  - {_cell(f.get('conv'))} exchange {_cell(f.get('exchange'))}, {_cell(f.get('kind'))}: "
+                     f"{_cell(f.get('excerpt'), 200)}")
+    if len(kept) > 50:
+        L.append(f"  - … and {len(kept) - 50} more (summary.json lists them all)")
+    return L
+
+
 def _table(head: list[str], rows: list[list[Any]], right: set[int] = frozenset()) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i in right else "---" for i in range(len(head))) + "|"]
     out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
@@ -418,48 +460,6 @@ def render_sections(summary: dict) -> str:
         L.append(f"- Pass rate: not reported ({n} conversations judged by unusable judges)")
     elif n:
         L.append(f"- Pass rate: {s['passed']} of {n} ({pct(s['pass_rate'])}), 95% Wilson interval {pct_interval(s['interval'])}")
-def _quoted_block(text: str) -> list[str]:
-    """Text shown exactly, as a fenced block inside a list item: every line is indented, so no
-    line of it can pass for the report's own markers, and the fence outgrows any backtick run."""
-    body = visible(text)
-    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return ["", f"  {fence}text"] + [f"  {line}" for line in body.split("\n")] + [f"  {fence}", ""]
-
-
-def _fault_texts(excluded: list[dict]) -> list[str]:
-    """Every conversation a simulator fault excluded, with the exact text that excluded it."""
-    rows = [e for e in excluded or [] if e.get("excerpt")]
-    if not rows:
-        return []
-    L = ["", "What excluded each conversation (the exact text of the simulated user's message):", ""]
-    for e in rows:
-        by = " (the critic's second opinion)" if e.get("decided_by") == "second_opinion" else ""
-        L.append(f"- **{_cell(e.get('id'))}**: {_cell(e.get('kind'))} at exchange {_cell(e.get('exchange'))}{by}")
-        L += _quoted_block(str(e["excerpt"]))
-    return L
-
-
-def _fault_check_lines(fc: Any) -> list[str]:
-    """How simulator messages were screened, stated whatever happened."""
-    if not isinstance(fc, dict):
-        return []
-    kept = fc.get("flagged_kept") if isinstance(fc.get("flagged_kept"), list) else []
-    if fc.get("second_opinion"):
-        L = [f"- Second opinion on unsure simulator messages (eval.fault_second_opinion): on; the critic was asked "
-             f"about {fc.get('asked', 0)} and excluded {fc.get('excluded_by_opinion', 0)}"]
-    else:
-        L = ["- Second opinion on unsure simulator messages (eval.fault_second_opinion): off; unsure messages are kept"]
-    L.append(f"- Flagged but kept: {len(kept) or 'none'}")
-    for f in kept[:50]:
-        if isinstance(f, dict):
-            L.append(f"  - {_cell(f.get('conv'))} exchange {_cell(f.get('exchange'))}, {_cell(f.get('kind'))}: "
-                     f"{_cell(f.get('excerpt'), 200)}")
-    if len(kept) > 50:
-        L.append(f"  - … and {len(kept) - 50} more (summary.json lists them all)")
-    return L
-
-
         L.append(f"- Mean score: {_score(s['mean_score'])} (n = {n})")
     else:
         L.append("- Pass rate: no conversation assessed")
@@ -539,11 +539,13 @@ def _fault_check_lines(fc: Any) -> list[str]:
     if s["excluded"]:
         L += _table(["conversation", "kind", "detail"], [[e["id"], e["kind"], e["detail"]] for e in s["excluded"]])
         L += ["", "Excluded conversations count toward neither the pass rate nor the gates."]
+        L += _fault_texts(s["excluded"])
     else:
         L.append("none")
     L.append("")
     L.append(f"- Simulator faults: {pct(s['simulator_fault_share'])} of {s['conversations']} conversations "
              f"(a run is invalid over {pct(INVALID_SIM_SHARE)})")
+    L += _fault_check_lines(s.get("fault_check"))
     L.append("- Replies cut by the reply limit: " + (", ".join(_cell(x) for x in s["cut_replies"]) or "none"))
     L.append("- Inputs truncated by the server: " + (", ".join(_cell(x) for x in s["truncations"]) or "none"))
     L.append("")
@@ -592,13 +594,11 @@ def _front_values(summary: dict) -> dict[str, Any]:
 
 def _split_front_matter(text: str) -> tuple[str, str, str] | None:
     """(opening line, front-matter YAML, closing line and body), or None without front matter."""
-        L += _fault_texts(s["excluded"])
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].lstrip("\ufeff").rstrip("\r\n") != "---":
         return None
     for i in range(1, len(lines)):
         if lines[i].rstrip("\r\n") in ("---", "..."):
-    L += _fault_check_lines(s.get("fault_check"))
             return lines[0], "".join(lines[1:i]), "".join(lines[i:])
     return None
 
