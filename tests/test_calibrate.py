@@ -98,7 +98,11 @@ def test_each_example_is_judged_with_itself_left_out_of_the_prompt(sample):
         prompt = body["messages"][1]["content"]
         shown, convo = block(prompt, "CALIBRATION EXAMPLES"), block(prompt, "CONVERSATION")
         examples = judge.examples[cid]
-        assert examples[i]["response"] in convo and examples[i]["context"].strip() in convo
+        # a context written as "user: …" / "assistant: …" turns is framed as those exchanges
+        from ftd_tui.baseline.calibrate import example_exchanges
+        turns = example_exchanges(str(examples[i]["context"]), examples[i]["response"])
+        assert examples[i]["response"] in convo and all(t["user"] in convo and t["assistant"] in convo for t in turns)
+        assert len(re.findall(r"^<<<DATA-[0-9A-F]{8} exchange \d+ USER>>>$", convo, re.M)) == len(turns)
         assert examples[i]["response"] not in shown
         for k in reviewed(examples):
             if k != i:
@@ -191,7 +195,7 @@ def test_json_shape_and_the_run_folder(sample):
         r = calibrate(str(root), "--format", "json")
         assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out) == {"run", "judges", "calls", "cost"}
+    assert set(out) == {"run", "judges", "computed", "calls", "cost"} and out["computed"] == []
     total = sum(len(ex) for ex in judge.examples.values())
     assert out["calls"] == 2 * total and out["cost"] == 0.0  # a local server: no per-token price
     assert [j["model"] for j in out["judges"]] == ["openai/judge-a", "openai/judge-b"]

@@ -110,8 +110,10 @@ def test_summary_numbers(summary):
     assert "safety" not in cats
     crits = {c["id"]: c for c in s["criteria"]}
     assert s["criteria"][0]["id"] in ("G1", "A1")  # 2 of 3: the worst
-    assert crits["A1"] == {"id": "A1", "name": "Asks before advising", "category": "a", "gate": False, "yes": 2, "no": 1,
-                           "na": 0, "error": 0, "asked": 3, "yes_rate": pytest.approx(2 / 3)}
+    assert crits["A1"] == {"id": "A1", "name": "Asks before advising", "category": "a", "gate": False, "computed": False,
+                           "yes": 2, "no": 1,
+                           "na": 0, "error": 0, "asked": 3, "yes_rate": pytest.approx(2 / 3),
+                           "failures": [{"id": "s02", "answer": "NO", "exchange": None}]}  # no `exchanges` in these records
     assert crits["B2"]["asked"] == 2  # s03 was too short to ask it
     assert crits["C1"]["na"] == 1 and crits["C1"]["yes_rate"] == 1.0
     assert crits["G2"]["asked"] == 0 and crits["G2"]["yes_rate"] is None and s["criteria"][-1]["id"] == "G2"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -66,7 +67,34 @@ def _judge_layout() -> list[dict]:
 
     probe = {"name": "n", "question": "q?", "na_valid": True, "stats": True,
              "calibration_examples": [{"type": "PASS", "context": "c", "response": "r", "reasoning": "w"}]}
-    return judge_messages("ID", probe, [{"user": "u", "assistant": "a"}], "s", reference="ref")
+    return judge_messages("ID", probe, example_exchanges("user: u\nassistant: a\nuser: u2", "r"), "s", reference="ref")
+
+
+_TURN = re.compile(r"^\s*(user|assistant)\s*:\s?", re.I)
+
+
+def example_exchanges(context: str, response: str) -> list[dict]:
+    """An example framed as the conversation a judge would see: a context written as turns
+    ("user: …" / "assistant: …" lines, outside fenced blocks) becomes those exchanges, the
+    response answering the last user turn; any other context is the one user message. (Left
+    as one message, earlier turns would read as a pasted chat log to the statistics.)"""
+    turns: list[list] = []
+    fenced_ = False
+    for line in context.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced_ = not fenced_
+        m = None if fenced_ else _TURN.match(line)
+        if m:
+            turns.append([m.group(1).lower(), line[m.end():]])
+        elif turns:
+            turns[-1][1] += "\n" + line
+        elif line.strip():
+            return [{"user": context, "assistant": response}]  # text before any label: not written as turns
+    roles = [t[0] for t in turns]
+    if not turns or roles != ["user", "assistant"] * (len(roles) // 2) + ["user"]:
+        return [{"user": context, "assistant": response}]
+    texts = [t[1].strip() for t in turns] + [response]
+    return [{"user": texts[i], "assistant": texts[i + 1]} for i in range(0, len(texts), 2)]
 
 
 def hashes_for(inputs: Inputs) -> dict[str, str]:
@@ -102,9 +130,12 @@ def examples_of(inputs: Inputs) -> list[tuple[str, int, dict, str]]:
     """(criterion id, index in its calibration_examples, example, expected answer), rubric order.
     The index is the position in the full list, as judge_messages' leave_out counts it."""
     from ..core.agreement import expected_answer
+    from ..core.computed import is_computed
 
     out = []
     for cid, crit in inputs.criteria.items():
+        if is_computed(crit):
+            continue  # answered by ftd from the transcript: no judge to test
         for i, ex in enumerate(crit.get("calibration_examples") or []):
             if not isinstance(ex, dict):
                 continue
@@ -220,7 +251,7 @@ class Calibration:
         from . import prompts as P
 
         role = self.roles[j]
-        exchanges = [{"user": str(ex.get("context") or ""), "assistant": str(ex.get("response") or "")}]
+        exchanges = example_exchanges(str(ex.get("context") or ""), str(ex.get("response") or ""))
         msgs = P.judge_messages(cid, self.inputs.criteria[cid], exchanges, self.inputs.system_message, leave_out=index)
         price = self._price_cache.get(j)
         if price is None:
@@ -290,16 +321,22 @@ class Calibration:
         return summary
 
     def summary(self) -> dict:
+        from ..core.computed import is_computed
+
         judges = []
         for j, role in enumerate(self.roles):
             rows = []
             for cid, crit in self.inputs.criteria.items():
+                if is_computed(crit):
+                    continue  # listed once as "computed" below
                 mine = [(i, ex, exp) for c, i, ex, exp in self.examples if c == cid]
                 got = [self.answers[(j, cid, i)] for i, _, _ in mine if (j, cid, i) in self.answers]
                 rows.append(criterion_row(cid, crit, got, len(mine) - len(got)))
             judges.append({"judge": j, "model": role.model, "criteria": rows,
                            "cannot_apply": [r["id"] for r in rows if r["cannot_apply"]]})
-        return {"run": self.dir.name, "state": self.state, "rule": RULE, "judges": judges, "calls": self.calls_made,
+        return {"run": self.dir.name, "state": self.state, "rule": RULE, "judges": judges,
+                "computed": [cid for cid, crit in self.inputs.criteria.items() if is_computed(crit)],
+                "calls": self.calls_made,
                 "cost": self._cost(), "examples": len(self.examples), "answered": len(self.answers),
                 "total": self.total, "errors": self.errors[-20:]}
 
@@ -341,6 +378,7 @@ def public(summary: dict) -> dict:
     return {"run": summary.get("run"),
             "judges": [{"model": j["model"], "criteria": [{k: c.get(k) for k in keep} for c in j["criteria"]],
                         "cannot_apply": j["cannot_apply"]} for j in summary.get("judges") or []],
+            "computed": list(summary.get("computed") or []),
             "calls": summary.get("calls", 0), "cost": summary.get("cost")}
 
 
@@ -368,6 +406,10 @@ def summary_lines(s: dict) -> list[str]:
             out.append(f"  {c['id']:<{width}}  {c.get('n', 0):>3}  {_rate(c.get('tpr'), c.get('n_yes')):>5}  "
                        f"{_rate(c.get('tnr'), c.get('n_no')):>5}  {_rate(c.get('na_accuracy'), c.get('n_na')):>7}"
                        f"{mark}{extra}")
+    if s.get("computed"):
+        out.append("")
+        out.append("computed (answered by ftd from the transcript, no judge to test): "
+                   + ", ".join(clean_line(str(c)) for c in s["computed"]))
     for e in (s.get("errors") or [])[-3:]:
         out.append(f"  error: {clean_line(str(e))}")
     if s.get("answered", 0) < s.get("total", 0):

@@ -88,15 +88,15 @@ def forecast(inputs: Inputs, scenarios: list[dict], done: dict[str, int] | None 
         base_in += g["assistant_input"]
         base_out += g["assistant_output"]
         transcript = system + n * per_ex + STATS_PER_EXCHANGE * n
-        ask = P.asked(criteria, n)
+        ask = _judged(criteria, n)
         if inputs.judge_mode == "all_in_one":
-            judge_calls_per += 1
+            judge_calls_per += 1 if ask else 0
             judge_in += JUDGE_FIXED + transcript + sum(crit_tokens[c] for c in ask)
         else:
             judge_calls_per += len(ask)
             judge_in += sum(JUDGE_FIXED + transcript + crit_tokens[c] for c in ask)
     judge_out = VERDICT_OUT * (judge_calls_per if inputs.judge_mode != "all_in_one" else sum(
-        len(P.asked(criteria, int(s.get("target_exchanges") or 1))) for s in scenarios))
+        len(_judged(criteria, int(s.get("target_exchanges") or 1))) for s in scenarios))
 
     def left(kind: str, total: int) -> float:
         return max(0.0, (total - done.get(kind, 0)) / total) if total else 0.0
@@ -125,6 +125,13 @@ def forecast(inputs: Inputs, scenarios: list[dict], done: dict[str, int] | None 
         pass
     return Forecast(len(scenarios), exchanges, judge_calls_per * len(judges), rows, total, unknown, counter.name,
                     sum(done.values()), notes)
+
+
+def _judged(criteria: dict, turns: int) -> list[str]:
+    """The criteria a judge is asked: computed ones (``check:``) are answered by ftd, for free."""
+    from ..core.computed import is_computed
+
+    return [cid for cid in P.asked(criteria, turns) if not is_computed(criteria[cid])]
 
 
 def done_calls(records: list[dict]) -> dict[str, int]:

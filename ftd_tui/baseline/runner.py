@@ -94,6 +94,9 @@ class Runner:
         self.cp: runs.Checkpoint | None = None
         self.convs: dict[str, Conv] = {}
         self.answers: dict[tuple[str, int, str], dict] = {}
+        # (conv, criterion) -> a computed criterion's answer: ftd's own, no judge asked, so it is
+        # kept apart from self.answers (ERROR shares, early stops and repeats count judges only)
+        self.computed: dict[tuple[str, str], dict] = {}
         self.user_messages: dict[tuple[str, int], dict] = {}  # (conv, n) -> the simulator's checkpointed message
         self.opinions: dict[tuple[str, int], dict] = {}  # (conv, n) -> the critic's fault_opinion record
         self.judged: dict[str, list[dict]] = {}  # conv id -> judgment records
@@ -218,6 +221,8 @@ class Runner:
                 self.user_messages[(r["conv"], int(r.get("n") or 0))] = r
             elif r.get("kind") == "answer":
                 self.answers[(r["conv"], int(r["judge"]), r["criterion"])] = r
+            elif r.get("kind") == "computed":
+                self.computed[(r["conv"], r["criterion"])] = r
         for c in self.convs.values():
             if c.fault:
                 c.status = "excluded"
@@ -492,24 +497,47 @@ class Runner:
         return self._roles[i]
 
     async def _judge_conv(self, c: Conv) -> None:
+        from ..core.computed import is_computed
+
         turns = len(c.exchanges)
         ask = P.asked(self.inputs.criteria, turns)
+        for cid in ask:  # computed criteria: ftd answers them, never a judge
+            if is_computed(self.inputs.criteria[cid]) and (c.id, cid) not in self.computed:
+                self._compute(c, cid)
+        ask_judges = [cid for cid in ask if not is_computed(self.inputs.criteria[cid])]
         jobs = []
         for j in range(len(self.inputs.judges)):
             role = self._judge_role(j)
             if self.inputs.judge_mode == "all_in_one":
-                if not all((c.id, j, cid) in self.answers for cid in ask):
-                    jobs.append(self._judge_all(c, j, role, ask))
+                if ask_judges and not all((c.id, j, cid) in self.answers for cid in ask_judges):
+                    jobs.append(self._judge_all(c, j, role, ask_judges))
             else:
-                for cid in ask:
+                for cid in ask_judges:
                     if (c.id, j, cid) not in self.answers:
                         jobs.append(self._judge_one(c, j, role, cid))
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):  # a stop (cost, judges), a cancel or a bug: all end here
                 raise r
-        if all((c.id, j, cid) in self.answers for j in range(len(self.inputs.judges)) for cid in ask):
+        if all((c.id, j, cid) in self.answers for j in range(len(self.inputs.judges)) for cid in ask_judges):
             self._score(c, ask)
+
+    def _compute(self, c: Conv, cid: str) -> None:
+        """A computed criterion's answer, from the transcript alone: checkpointed like an answer
+        (kind "computed"), so a resume scores the very answer this run recorded."""
+        from ..core.computed import answer
+
+        check = self._rubric.criteria[cid].check
+        verdict, evidence, exchange = answer(check, c.exchanges)
+        rec = {"kind": "computed", "conv": c.id, "criterion": cid, "answer": verdict, "reasoning": clean(evidence),
+               "exchange": exchange, "check": check.model_dump() if hasattr(check, "model_dump") else dict(check),
+               "cost": 0.0}
+        self._record(rec)
+        self.computed[(c.id, cid)] = rec
+
+    def _answer_rec(self, conv: str, j: int, cid: str) -> dict:
+        """Judge j's answer record, or the computed one every judge shares."""
+        return self.computed[(conv, cid)] if (conv, cid) in self.computed else self.answers[(conv, j, cid)]
 
     async def _judge_one(self, c: Conv, j: int, role: Role, cid: str) -> None:
         msgs = P.judge_messages(cid, self.inputs.criteria[cid], c.exchanges, self.inputs.system_message,
@@ -614,16 +642,30 @@ class Runner:
         rubric = self._rubric
         turns = len(c.exchanges)
         per_judge = []
+        per_judge_ex: list[dict[str, int | None]] = []
         recs = []
         for j, spec in enumerate(self.inputs.judges):
-            answers = {cid: self.answers[(c.id, j, cid)]["answer"] for cid in ask}
-            reasons = {cid: self.answers[(c.id, j, cid)]["reasoning"] for cid in ask}
+            answers = {cid: self._answer_rec(c.id, j, cid)["answer"] for cid in ask}
+            reasons = {cid: self._answer_rec(c.id, j, cid)["reasoning"] for cid in ask}
+            # checked again: a checkpoint from an older ftd has none, and the file is only data
+            firsts = {cid: P.failing_exchange(answers[cid], self._answer_rec(c.id, j, cid).get("exchange"), turns)
+                      for cid in ask}
             per_judge.append(answers)
-            recs.append(record(c.id, spec["model"], score_answers(rubric, answers, turns), answers, reasons, turns))
+            per_judge_ex.append(firsts)
+            recs.append(record(c.id, spec["model"], score_answers(rubric, answers, turns), answers, reasons, turns,
+                               exchanges=firsts))
         combined = combine(per_judge)
-        reasons = {cid: " | ".join(f"{self.inputs.judges[j]['model']}: {self.answers[(c.id, j, cid)]['reasoning']}"
-                                   for j in range(len(self.inputs.judges))) for cid in combined}
-        recs.append(record(c.id, "combined", score_answers(rubric, combined, turns), combined, reasons, turns))
+        computed = [cid for cid in ask if (c.id, cid) in self.computed]
+        reasons = {cid: self.computed[(c.id, cid)]["reasoning"] if cid in computed else
+                   " | ".join(f"{self.inputs.judges[j]['model']}: {self._answer_rec(c.id, j, cid)['reasoning']}"
+                              for j in range(len(self.inputs.judges))) for cid in combined}
+        # combined: the earliest failing exchange among the judges that said NO
+        firsts = {cid: min((ex[cid] for ex in per_judge_ex if ex.get(cid) is not None), default=None)
+                  if combined[cid] == "NO" else None for cid in combined}
+        recs.append(record(c.id, "combined", score_answers(rubric, combined, turns), combined, reasons, turns,
+                           exchanges=firsts))
+        for r in recs:  # answered by ftd, not by the judge the record is under: said so
+            r["computed"] = list(computed)
         self.judged[c.id] = recs
         self._write_judgments()
 
@@ -690,8 +732,11 @@ class Runner:
             self.stage_totals["exchanges"] = sum(len(c.exchanges) if c.fault else self._target(c) for c in self.convs.values())
             self.stage_done["exchanges"] = sum(len(c.exchanges) for c in self.convs.values())
             n_j = len(self.inputs.judges)
-            self.stage_totals["judgments"] = sum(len(P.asked(self.inputs.criteria, self._target(c))) * n_j
-                                                 for c in self.convs.values() if not c.fault)
+            from ..core.computed import is_computed
+
+            self.stage_totals["judgments"] = sum(
+                sum(1 for cid in P.asked(self.inputs.criteria, self._target(c)) if not is_computed(self.inputs.criteria[cid]))
+                * n_j for c in self.convs.values() if not c.fault)  # computed criteria are no judge's question
             self.stage_done["judgments"] = len(self.answers)
             self._emit()
             ticker = asyncio.create_task(self._ticker())

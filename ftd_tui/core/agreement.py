@@ -194,6 +194,18 @@ def criterion_agreement(labels: dict[str, list[str | None]], *, seed: int = 0) -
     return out
 
 
+def computed_agreement(labels: list[str | None]) -> dict:
+    """A computed criterion's row: ftd answered it once for every judge, so agreement among the
+    judges would be a perfect, meaningless 1.0. The row says "computed" instead of a κ."""
+    answered = [_norm(x) for x in labels if x is not None]
+    binary = [x for x in answered if x in BINARY]
+    return {"n": len(answered), "yes_rate": {"computed": (sum(x == "YES" for x in binary) / len(binary)) if binary else None},
+            "raw_agreement": None, "kappa": None, "kappa_kind": "computed", "interval": None,
+            "undefined_reason": "computed by ftd, not judged", "computed": True,
+            "na": {"computed": sum(x == "NA" for x in answered)}, "error": {"computed": sum(x == "ERROR" for x in answered)},
+            "flag": False, "advice": None}
+
+
 def expected_answer(example_type: str) -> str | None:
     """The answer a calibration example's type implies; None for UNREVIEWED or unknown types."""
     if not isinstance(example_type, str):

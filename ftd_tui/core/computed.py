@@ -116,7 +116,7 @@ def _questions(limit: int, exchanges: list[dict]) -> tuple[str, str, int | None]
 
 def phrase_pattern(phrase: str) -> re.Pattern:
     """One phrase as a case-insensitive pattern, word-boundary aware at word-character ends."""
-    parts = [re.escape(w).replace("'", "['’]").replace("’", "['’]") for w in phrase.split()]
+    parts = [re.sub(r"['’]", "['’]", re.escape(w)) for w in phrase.split()]
     body = r"\s+".join(parts)
     start = r"(?<!\w)" if phrase.strip()[:1].isalnum() else ""
     end = r"(?!\w)" if phrase.strip()[-1:].isalnum() else ""

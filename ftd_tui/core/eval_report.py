@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from .artifacts.rubric import Rubric
-from .scoring import gate_assessable, gate_fails, is_asked, normalise_answer, outcome, score_answers, scored_members
+from .scoring import (floor_text, gate_assessable, gate_fails, is_asked, normalise_answer, outcome, score_answers,
+                      scored_members)
 from .stats import pct, pct_interval, recommend
 from .textsafe import clean_line, visible
 from .yamldoc import EditError, YamlDocument, render_flow, render_scalar, same_value
@@ -109,8 +110,10 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
     gates = [g for g in rubric.safety_gates if g in rubric.criteria]
     gate_stats = {g: {"assessable": 0, "failures": 0} for g in gates}
     crit_stats = {c: {"YES": 0, "NO": 0, "NA": 0, "ERROR": 0, "yes": 0, "no": 0} for c in rubric.criteria}
+    crit_fails: dict[str, list[dict]] = {c: [] for c in rubric.criteria}  # where each failed: conversation, exchange
     cat_values: dict[str, list[float]] = {}
     passes, scores, weights, safety_list = [], [], [], []
+    floor_list: list[dict] = []
     topic_rows: list[tuple[str, bool]] = []
     difficulty_rows: list[tuple[str, bool]] = []
     for cid, rec in assessed:
@@ -125,6 +128,9 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
         scores.append(rec["score"] if _num(rec.get("score")) else scored.score)
         weights.append(rec["assessable_weight"] if _num(rec.get("assessable_weight")) else scored.assessable_weight)
         safety = rec["safety_gate_failed"] if isinstance(rec.get("safety_gate_failed"), bool) else scored.safety_gate_failed
+        if scored.floor_failures:  # failed whatever the total: said why, per conversation
+            floor_list.append({"id": cid, "score": scored.score, "reasons": [
+                floor_text(name, scored.category_scores[name] or 0.0, scored.floors[name]) for name in scored.floor_failures]})
         if safety:
             safety_list.append(f"{cid} ({', '.join(scored.gate_failures)})" if scored.gate_failures else str(cid))
         for g in gates:
@@ -142,6 +148,8 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
                 o = outcome(rubric, c, a)
             if o:
                 crit_stats[c][o] += 1
+            if o == "no":
+                crit_fails[c].append({"id": cid, "answer": a, "exchange": _first_failing(rec, c, turns)})
         for name, value in scored.category_scores.items():
             if value is not None and name not in scored.empty_categories:
                 cat_values.setdefault(name, []).append(value)
@@ -177,8 +185,8 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
         s = crit_stats[c]
         asked = s["YES"] + s["NO"] + s["NA"] + s["ERROR"]
         criteria.append({"id": c, "name": crit.name, "category": crit.category or _category_of(rubric, c),
-                         "gate": c in gates, "yes": s["YES"], "no": s["NO"], "na": s["NA"], "error": s["ERROR"],
-                         "asked": asked, "yes_rate": _rate(s["yes"], s["yes"] + s["no"])})
+                         "gate": c in gates, "computed": crit.check is not None, "yes": s["YES"], "no": s["NO"], "na": s["NA"], "error": s["ERROR"],
+                         "asked": asked, "yes_rate": _rate(s["yes"], s["yes"] + s["no"]), "failures": crit_fails[c]})
     criteria.sort(key=lambda c: (c["yes_rate"] is None, c["yes_rate"] or 0, order[c["id"]]))
 
     judges: dict[str, dict] = {}
@@ -219,6 +227,8 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
         "invalid": invalid,
         "simulator_fault_share": sim_share,
         "safety_gate_failures": len(safety_list),
+        "floors": {n: c.min_score for n, c in rubric.categories.items() if c.min_score is not None},
+        "floor_failures": floor_list,
         "gates": gate_rows,
         "categories": categories,
         "criteria": criteria,
@@ -281,6 +291,34 @@ def fail_for_judges(summary: dict, unusable: list[dict], limit: float) -> dict:
     return summary
 
 
+def _first_failing(rec: dict, criterion: str, turns: int) -> int | None:
+    """The combined record's first failing exchange for a criterion (judgments.jsonl `exchanges`),
+    kept only when it is one of the conversation's exchanges: the file is data."""
+    ex = rec.get("exchanges") if isinstance(rec.get("exchanges"), dict) else {}
+    n = ex.get(criterion)
+    return n if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= max(turns, 0) else None
+
+
+FAILURES_SHOWN = 8  # conversations listed per failing criterion in the report
+
+
+def _failure_lines(criteria: list[dict]) -> list[str]:
+    """Where each failing criterion first failed, per conversation, as the judges that said NO cited it."""
+    out = []
+    for c in criteria:
+        fails = c.get("failures") or []
+        if not fails:
+            continue
+        where = [f"{_cell(f['id'])} first failed at exchange {f['exchange']}" if f.get("exchange") is not None
+                 else f"{_cell(f['id'])} (no exchange named)" if f.get("answer") == "NO"
+                 else f"{_cell(f['id'])} (answered {_cell(f.get('answer'))})" for f in fails[:FAILURES_SHOWN]]
+        more = f"; and {len(fails) - FAILURES_SHOWN} more" if len(fails) > FAILURES_SHOWN else ""
+        out.append(f"- {_cell(c['id'])} ({_cell(c['name'])}): " + "; ".join(where) + more)
+    if out:
+        out = ["Where the failing criteria failed (the earliest exchange cited by a judge that said NO):", ""] + out + [""]
+    return out
+
+
 def _category_of(rubric: Rubric, cid: str) -> str | None:
     for name, cat in rubric.categories.items():
         if cid in cat.criteria:
@@ -303,6 +341,8 @@ def _score(x: float | None) -> str:
 
 
 def _kappa(a: dict) -> str:
+    if a.get("computed"):
+        return "computed"
     if a.get("kappa") is None:
         return f"undefined: {a.get('undefined_reason') or 'not enough data'}"
     iv = a.get("interval")
@@ -320,10 +360,11 @@ def _trust_sections(s: dict) -> list[str]:
     agreement = s.get("agreement") or []
     if agreement:
         L += ["## Agreement between judges", ""]
-        judges = sorted({j for a in agreement for j in (a.get("yes_rate") or {})})
+        judges = sorted({j for a in agreement if not a.get("computed") for j in (a.get("yes_rate") or {})})
         rows = []
         for a in agreement:
-            yes = ", ".join(f"{pct((a.get('yes_rate') or {}).get(j))}" for j in judges)
+            yes = ", ".join(f"{pct((a.get('yes_rate') or {}).get(j))}" for j in judges) if not a.get("computed") \
+                else f"computed: {pct((a.get('yes_rate') or {}).get('computed'))}"
             na = sum((a.get("na") or {}).values())
             err = sum((a.get("error") or {}).values())
             rows.append([a["id"], a["n"], yes, pct(a.get("raw_agreement")), _kappa(a), na, err,
@@ -332,7 +373,9 @@ def _trust_sections(s: dict) -> list[str]:
                     rows, {1, 5, 6})
         L += ["", "n counts the conversations where every judge answered YES or NO; NA and ERROR are counted beside, "
               "not inside. YES rates are in the order: " + (", ".join(_cell(j) for j in judges) or "–")
-              + ". A criterion is flagged only when n ≥ 10 and the interval's upper bound is below 0.6.", ""]
+              + ". A criterion is flagged only when n ≥ 10 and the interval's upper bound is below 0.6."
+              + (" \"computed\": answered by ftd from the transcript (the rubric's check:), the same for every judge, "
+                 "so there is no agreement to measure." if any(a.get("computed") for a in agreement) else ""), ""]
     reps = s.get("judge_repeats")
     if reps:
         L += ["## Judge repeats", ""]
@@ -468,6 +511,12 @@ def render_sections(summary: dict) -> str:
     L.append(f"- Conversations: {s['conversations']} held of {s['scenarios']} scenarios planned, {n} assessed, "
              f"{len(faults)} excluded (harness faults)" + (f", {left} not judged (the run stopped first)" if left else ""))
     L.append(f"- Safety gate failures: {s['safety_gate_failures']} of {n} conversations")
+    if s.get("floors"):
+        below = s.get("floor_failures") or []
+        L.append(f"- Below a category floor: {len(below)} of {n} conversations (floors: "
+                 + ", ".join(f"{_cell(k)} {v:g}" for k, v in s["floors"].items()) + "; each fails whatever the total)")
+        L += [f"  - {_cell(f['id'])} (score {f['score']:.2f}): " + "; ".join(_cell(r) for r in f["reasons"])
+              for f in below[:50]]
     untested = [g for g in s["gates"] if g["status"] == "untested"]
     if untested:
         L.append("- Untested safety gates (assessable on no conversation, so not passed): "
@@ -497,12 +546,16 @@ def render_sections(summary: dict) -> str:
 
     L += ["## Criteria", ""]
     L += _table(["criterion", "name", "category", "gate", "YES", "NO", "NA", "ERROR", "asked", "YES rate"],
-                [[c["id"], c["name"], c["category"] or "–", "gate" if c["gate"] else "", c["yes"], c["no"], c["na"],
+                [[c["id"], c["name"] + (" (computed)" if c.get("computed") else ""), c["category"] or "–",
+                  "gate" if c["gate"] else "", c["yes"], c["no"], c["na"],
                   c["error"], c["asked"], pct(c["yes_rate"]) if c["yes_rate"] is not None else "–"] for c in s["criteria"]],
                 {4, 5, 6, 7, 8, 9})
     L += ["", "YES rate counts answers as the score does (NA per `scoring.na`, ERROR per `scoring.error`; "
-              "for a gate, ERROR and an invalid NA fail)."]
+              "for a gate, ERROR and an invalid NA fail)."
+          + (" \"(computed)\": answered by ftd from the transcript (the rubric's `check:`), no judge asked; its "
+             "evidence is each conversation's reasoning." if any(c.get("computed") for c in s["criteria"]) else "")]
     L.append("")
+    L += _failure_lines(s["criteria"])
 
     for title, key, label in (("By topic", "by_topic", "topic"), ("By difficulty", "by_difficulty", "difficulty")):
         L += [f"## {title}", ""]

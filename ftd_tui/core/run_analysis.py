@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import runs
-from .agreement import confusion, criterion_agreement, flip_rate, paired_differences
+from .agreement import computed_agreement, confusion, criterion_agreement, flip_rate, paired_differences
 
 HUMAN = "human_labels.jsonl"
 LABELS = ("YES", "NO", "NA")
@@ -63,8 +63,14 @@ def agreement(records: dict[tuple[str, str], dict], names: dict[str, str], seed:
     judges = sorted({j for (_, j) in records if j != "combined"})
     convs = sorted({c for (c, j) in records if j == "combined"})
     criteria = sorted({cid for (c, j), r in records.items() if j == "combined" for cid in (r.get("answers") or {})})
+    computed = {cid for (c, j), r in records.items() if j == "combined" for cid in (r.get("computed") or [])}
     out = []
     for cid in criteria:
+        if cid in computed:  # ftd's answer, the same under every judge: no agreement to measure
+            row = computed_agreement([(records.get((c, "combined")) or {}).get("answers", {}).get(cid) for c in convs])
+            row["id"], row["name"] = cid, names.get(cid, "")
+            out.append(row)
+            continue
         labels = {j: [(records.get((c, j)) or {}).get("answers", {}).get(cid) for c in convs] for j in judges}
         row = criterion_agreement(labels, seed=seed)
         row["id"] = cid

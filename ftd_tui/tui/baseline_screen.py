@@ -422,7 +422,8 @@ class BaselineScreen(Screen[None]):
             if rec is not None:
                 mark, style = ("✓", "green") if rec.get("pass") else ("✗", "red")
                 label = Text(f"{mark} ", style=style) + Text(f"{clean_line(cid)}  {rec.get('score', 0):.2f}"
-                                                             + ("  gate!" if rec.get("safety_gate_failed") else ""))
+                                                             + ("  gate!" if rec.get("safety_gate_failed") else "")
+                                                             + ("  floor!" if rec.get("floor_failures") else ""))
             elif cid in excluded:
                 label = Text("– ", style="dim") + Text(f"{clean_line(cid)}  {clean_line(str(excluded[cid].get('kind')))}")
             else:
@@ -537,6 +538,20 @@ class BaselineScreen(Screen[None]):
         return fm.get("decision") in (None, {}, "")
 
 
+def failing_marks(recs: list[dict]) -> dict[int, list[str]]:
+    """Exchange number -> marks such as "✗ PD1 (judge-a, judge-b)": for each criterion, the judges
+    that said NO and named that exchange as the first failing one (judgments.jsonl `exchanges`)."""
+    named: dict[int, dict[str, list[str]]] = {}
+    for r in recs:
+        if r.get("judge") == "combined" or not isinstance(r.get("exchanges"), dict):
+            continue
+        short = str(r.get("judge")).rsplit("/", 1)[-1]
+        for cid, n in r["exchanges"].items():
+            if isinstance(n, int) and not isinstance(n, bool) and (r.get("answers") or {}).get(cid) == "NO":
+                named.setdefault(n, {}).setdefault(str(cid), []).append(short)
+    return {n: [f"✗ {cid} ({', '.join(js)})" for cid, js in sorted(by.items())] for n, by in named.items()}
+
+
 class TranscriptScreen(Screen[None]):
     """One conversation, and the reviewer: per criterion each judge's answer and reasoning, and
     the person's own YES / NO / NA on single keys, saved in the run folder with who and when.
@@ -607,10 +622,14 @@ class TranscriptScreen(Screen[None]):
         self._order.sort(key=lambda cid: (cid not in failed, cid))
         for cid in self._order:
             answer = str((combined or {}).get("answers", {}).get(cid))
-            per = " ".join(str((j.get("answers") or {}).get(cid, "–"))[:3] for j in judges)
+            computed = cid in ((combined or {}).get("computed") or [])
+            per = "computed" if computed else " ".join(str((j.get("answers") or {}).get(cid, "–"))[:3] for j in judges)
             mine = labels.get(cid)
             mark, style = ("✗", "red") if cid in failed else ("✓", "green")
             text = Text(f"{mark} ", style=style) + Text(clean_line(f"{cid:<9} {answer:<5} judges {per}"))
+            at = ((combined or {}).get("exchanges") or {}).get(cid)
+            if isinstance(at, int) and not isinstance(at, bool):  # where it first failed, as a judge cited it
+                text.append(f" · ex {at}", style="red")
             text.append(f"  you: {mine}" if mine else "  you: –", style="bold cyan" if mine else "dim")
             ol.add_option(Option(text, id=f"crit-{cid}"))
         if self._order:
@@ -627,9 +646,17 @@ class TranscriptScreen(Screen[None]):
         out.append(clean_line(f"{cid}: {criterion.get('name', '')}") + "\n", style="bold")
         if criterion.get("question"):
             out.append(clean(str(criterion["question"])) + "\n\n")
-        for r in self._records():
+        recs = self._records()
+        combined = next((r for r in recs if r.get("judge") == "combined"), {})
+        if cid in (combined.get("computed") or []):  # ftd's own answer: one evidence, no judges
+            out.append(clean_line(f"computed by ftd: {(combined.get('answers') or {}).get(cid)}") + "\n", style="bold")
+            out.append(clean(str((combined.get("reasonings") or {}).get(cid) or ""))[:2000] + "\n", style="dim")
+            recs = []
+        for r in recs:
             answer = (r.get("answers") or {}).get(cid)
-            out.append(clean_line(f"{r.get('judge')}: {answer}") + "\n", style="bold" if r.get("judge") == "combined" else "")
+            at = (r.get("exchanges") or {}).get(cid) if isinstance(r.get("exchanges"), dict) else None
+            out.append(clean_line(f"{r.get('judge')}: {answer}" + (f" (first failed at exchange {at})" if at else "")) + "\n",
+                       style="bold" if r.get("judge") == "combined" else "")
             reason = (r.get("reasonings") or {}).get(cid)
             if reason and r.get("judge") != "combined":
                 out.append(clean(str(reason))[:1200] + "\n", style="dim")
@@ -697,14 +724,28 @@ class TranscriptScreen(Screen[None]):
                        style="bold green" if combined.get("pass") else "bold red")
             if combined.get("failed_checks"):
                 out.append(clean_line("failed checks: " + ", ".join(map(str, combined["failed_checks"]))) + "\n", style="red")
+            out.append(_floor_lines(combined), style="red")
+        marks = failing_marks(recs)
         for i, ex in enumerate(t.get("exchanges") or [], 1):
             out.append(f"\n[{i}] user", style="bold cyan")
             if ex.get("user_flaws"):
                 out.append(clean_line(f"  (flaws: {', '.join(map(str, ex['user_flaws']))})"), style="dim")
             out.append("\n" + clean(str(ex.get("user", ""))) + "\n")
-            out.append(f"[{i}] assistant\n", style="bold magenta")
-            out.append(clean(str(ex.get("assistant", ""))) + "\n")
+            out.append(f"[{i}] assistant", style="bold magenta")
+            if marks.get(i):  # the reply a judge named as the first to fail a criterion
+                out.append(clean_line("  " + " · ".join(marks[i])), style="bold red")
+            out.append("\n" + clean(str(ex.get("assistant", ""))) + "\n")
         return out
+
+
+def _floor_lines(rec: dict) -> str:
+    """Why a category floor failed the conversation: "below the floor of pedagogy: 0.50 < 0.67"."""
+    from ..core.scoring import floor_text
+
+    scores, floors = rec.get("category_scores") or {}, rec.get("floors") or {}
+    lines = [floor_text(str(n), float(scores.get(n) or 0.0), float(floors.get(n) or 0.0))
+             for n in rec.get("floor_failures") or [] if n in floors]
+    return "".join(clean_line(line) + "\n" for line in lines)
 
 
 class DecisionScreen(ModalScreen[tuple[str, str, str] | None]):
