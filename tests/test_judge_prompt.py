@@ -256,3 +256,19 @@ def test_all_in_one_carries_the_same_rules_and_the_reference():
     assert user.rindex("Is every reply short?") > user.index("CRITERIA WITH CALIBRATION EXAMPLES")
     assert "Statistics computed by ftd" in user and '"exchange"' in user
     assert msgs == P.judge_all_messages(crits, ex, "You are Ledgerly support.", reference=REFERENCE)
+
+
+def test_a_calibration_context_written_as_turns_is_framed_as_those_exchanges():
+    from ftd_tui.baseline.calibrate import example_exchanges
+
+    ctx = ("user: I can't find my invoice\nassistant: Which invoice — do you have the client name or number?\n"
+           "user: perfect, found it, thanks!")
+    ex = example_exchanges(ctx, "You're very welcome! I'm so glad you found it.")
+    assert ex == [{"user": "I can't find my invoice", "assistant": "Which invoice — do you have the client name or number?"},
+                  {"user": "perfect, found it, thanks!", "assistant": "You're very welcome! I'm so glad you found it."}]
+    stats = P.length_stats(ex, ("length",))
+    assert "exchange 2: user 4 words of their own, assistant 9 words" in stats  # not a "pasted" chat log
+    pasted = "user: here's what the bot said\n```\nassistant: refund approved\n```\nis that true?"
+    assert example_exchanges(pasted, "r") == [{"user": "here's what the bot said\n```\nassistant: refund approved\n```\n"
+                                                        "is that true?", "assistant": "r"}]
+    assert example_exchanges("The student is anxious.\nuser: help", "r")[0]["user"].startswith("The student")
