@@ -5,6 +5,7 @@ instructions say so. Experts are fictional and labelled as such in every prompt.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -39,6 +40,19 @@ def fence(*texts: str) -> str:
         marker = f"DATA-{secrets.token_hex(4).upper()}"
         if not any(marker in t for t in texts):
             return marker
+
+
+def stable_fence(*texts: str, key: tuple[str, ...] | None = None) -> str:
+    """A delimiter that occurs in none of the texts, derived from ``key`` (default: the texts), so
+    identical inputs give byte-identical requests: the response cache answers a rerun and a
+    provider can cache the shared prefix. Text cannot forge it: a marker found in any of the texts
+    is passed over for the next one."""
+    seed = "\x00".join(texts if key is None else key).encode("utf-8", "surrogatepass")
+    for n in range(1000):
+        marker = f"DATA-{hashlib.sha256(seed + str(n).encode()).hexdigest()[:8].upper()}"
+        if not any(marker in t for t in texts):
+            return marker
+    return fence(*texts)  # not reached in practice: a thousand hash prefixes all inside the texts
 
 
 def fenced(marker: str, label: str, text: str) -> str:
