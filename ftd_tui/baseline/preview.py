@@ -99,9 +99,12 @@ def _criterion(inputs, cid: str | None) -> tuple[str, dict]:
 
 
 def _illustration(cid: str, c: dict) -> list[dict]:
+    """The criterion's first reviewed example, framed as calibration frames it for a judge."""
+    from .calibrate import example_exchanges
+
     for ex in c.get("calibration_examples") or []:
         if isinstance(ex, dict) and ex.get("type") != "UNREVIEWED" and ex.get("context") and ex.get("response"):
-            return [{"user": str(ex["context"]).strip(), "assistant": str(ex["response"]).strip()}]
+            return example_exchanges(str(ex["context"]).strip(), str(ex["response"]).strip())
     return [{"user": "(the user's message)", "assistant": "(the assistant's reply)"}]
 
 
@@ -154,14 +157,16 @@ def _writer_preview(inputs, s: dict, notes: list[str]) -> Preview:
     persona = persona_from_seed(inputs.personas, int(s.get("persona_seed") or 0))
     if s.get("situation"):
         notes.append(f"scenario {s.get('id')} already has a situation: a run sends this only for scenarios without one")
-    msgs = P.situation_messages(s, domain, desc, gate, persona.text())
+    ev = inputs.settings.get("eval") if isinstance(inputs.settings.get("eval"), dict) else {}
+    msgs = P.situation_messages(s, domain, desc, gate, persona.text(), taxonomy=inputs.taxonomy,
+                                references=ev.get("references") is True)
     return Preview("scenario-writer", _model(inputs, "critic") or _model(inputs, "user_sim"), msgs, "Situation",
                    [f"scenario {s.get('id')}"], notes)
 
 
 def _conversation_preview(inputs, role: str, s: dict, exchange: int | None, notes: list[str]) -> Preview:
     from . import prompts as P
-    from ..core.scenarios import flaw_text, persona_from_seed
+    from ..core.scenarios import persona_from_seed
 
     target = max(1, int(s.get("target_exchanges") or 1))
     n = exchange or 1
@@ -180,8 +185,7 @@ def _conversation_preview(inputs, role: str, s: dict, exchange: int | None, note
     persona = persona_from_seed(inputs.personas, int(s.get("persona_seed") or 0))
     flaws = persona.flaws_for_message(n)
     if role == "simulator":
-        msgs = P.simulator_messages(inputs.sim_parts, P.persona_block(persona.text(), s),
-                                    flaw_text(flaws, inputs.personas), earlier, n, target)
+        msgs = P.simulator_request(inputs, s, persona, earlier, n, target, flaws)
         return Preview("simulator", _model(inputs, "user_sim"), msgs, None,
                        [f"scenario {s.get('id')}", f"exchange {n} of {target}",
                         "flaws rolled for this message: " + (", ".join(flaws) or "none")], notes)

@@ -351,19 +351,14 @@ class Runner:
                    + counter.fixed_overhead)
 
     async def _conversation(self, c: Conv) -> None:
-        from ..core.scenarios import flaw_text
-
         target = self._target(c)
         sim = self.door.role("user_sim")
         base = self._base_role()
         c.status = "running"
         while len(c.exchanges) < target and c.fault is None:
             n = len(c.exchanges) + 1
-            # per message: a gate scenario's pacing says where exchange n stands
-            persona = P.persona_block(c.persona.text(), c.scenario, n, target, taxonomy=self.inputs.taxonomy)
             flaws = [] if self.smoke else c.persona.flaws_for_message(n)
-            msgs = P.simulator_messages(self.inputs.sim_parts, persona, flaw_text(flaws, self.inputs.personas),
-                                        c.exchanges, n, target)
+            msgs = P.simulator_request(self.inputs, c.scenario, c.persona, c.exchanges, n, target, flaws)
             user = await self._user_message(c, n, sim, msgs, flaws)
             fault, flag = await self._sim_fault(c, n, user)
             # the simulator's call is accounted in its own user_message record
