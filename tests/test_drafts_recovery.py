@@ -213,7 +213,7 @@ def test_a_real_hangup_then_decide_later_keeps_the_draft(sample, tmp_path):
     t = Tmux(tmp_path)
     try:
         t.start([str(root)], env)
-        t.wait_for(lambda s: "config/rubric.yaml" in s and "no findings" in s, what="loaded")
+        t.wait_for(lambda s: "config/rubric.yaml" in s and "RUB026" in s, what="loaded")
         t.type("# getippt kurz bevor die SSH-Verbindung abbrach")
         t.wait_for("modified")
         pane_pid = t.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip()

@@ -118,7 +118,7 @@ def _snapshot(name: str, screen: str) -> None:
 def test_snapshots_80x24(tmux, sample, tmp_path):
     root = sample("math-tutoring")
     launch(tmux, root, tmp_path)
-    tmux.wait_for(lambda s: "no findings" in s and "saved" in s)
+    tmux.wait_for(lambda s: "RUB026" in s and "saved" in s)  # the slack line: the checks have run
     _snapshot("main-80x24", tmux.settled())
     tmux.send("F7")
     tmux.wait_for("Gates: Enter opens")
@@ -144,7 +144,7 @@ def test_f4_hands_the_terminal_to_editor_and_reloads(tmux, sample, tmp_path):
     env["EDITOR"] = str(script)
     env["VISUAL"] = ""
     tmux.start([str(root)], env)
-    tmux.wait_for(lambda s: "config/rubric.yaml" in s and "no findings" in s, what="loaded")
+    tmux.wait_for(lambda s: "config/rubric.yaml" in s and "RUB026" in s, what="loaded")
     tmux.send("C-p")
     tmux.wait_for("Search for commands")
     tmux.type("Open: System")
@@ -166,7 +166,7 @@ def test_hangup_keeps_unsaved_work_as_a_draft(tmux, sample, tmp_path):
     env = env_for(tmp_path)
     (Path(env["FTD_CONFIG_DIR"]) / "config.yaml").write_text("draft_interval_s: 60\n")  # no timer will save it
     tmux.start([str(root)], env)
-    tmux.wait_for(lambda s: "config/rubric.yaml" in s and "no findings" in s, what="loaded")
+    tmux.wait_for(lambda s: "config/rubric.yaml" in s and "RUB026" in s, what="loaded")
     tmux.type("# typed just before the connection dropped")
     tmux.wait_for("modified")
     pane_pid = tmux.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip()
@@ -236,7 +236,7 @@ def test_canary_key_never_reaches_the_screen_or_a_file(tmux, sample, tmp_path):
         env = env_for(tmp_path)
         env["FTD_CANARY_KEY"] = canary
         tmux.start([str(root)], env)
-        tmux.wait_for(lambda s: "config/rubric.yaml" in s and "no findings" in s, what="loaded")
+        tmux.wait_for(lambda s: "config/rubric.yaml" in s and "RUB026" in s, what="loaded")
         tmux.send("F6")
         tmux.wait_for("need your approval", what="approval question")
         tmux.send("y")

@@ -343,11 +343,12 @@ def slack_text(s: Slack) -> str:
         text = f"a single non-gate failure can fail a conversation: {_ids(s.fail_example)} → {s.fail_reason}"
     else:
         plural = "failure still passes" if s.any_k == 1 else "failures still pass"
+        # short enough for the app's findings pane at 80 columns: it shows on every rubric
         text = (f"any {n} non-gate {plural}, e.g. {_ids(s.any_example)} → {_rel(s.any_score, s.threshold, True)}; "
-                f"{s.any_k + 1} can fail: {_ids(s.fail_example)} → {s.fail_reason}")
+                f"{s.any_k + 1} can fail ({_ids(s.fail_example)} → {s.fail_reason})")
     if s.most > s.any_k:
-        text += (f"; up to {s.most} pass when they fall in the cheapest places, e.g. {_ids(s.most_example)} → "
-                 f"{_rel(s.most_score, s.threshold, True)}")
+        text += (f"; up to {s.most} pass in the cheapest places ({_ids(s.most_example)} → "
+                 f"{_rel(s.most_score, s.threshold, True)})")
     elif s.most == 0:
         text += "; no non-gate failure passes anywhere"
     return text

@@ -345,7 +345,8 @@ def check_rubric(data: Any, where: Where, checks: Checks) -> tuple[Rubric | None
                                         f"category '{show(cname)}' has min_score {fmt(cat.min_score)} but scores nothing "
                                         "(it holds no criteria, or only safety gates)",
                                         "gates reject on their own; put the floor on a category with scored criteria"))
-        if not any(d.rule == "RUB002" for d in diags):
+        # slack measured against weights that do not sum, or a threshold no score can reach, is noise
+        if not any(d.rule in ("RUB002", "RUB016") for d in diags):
             diags.extend(_slack_diag(rubric, data, where))
     return rubric, diags
 
@@ -394,5 +395,5 @@ def _slack_diag(rubric: Rubric, data: dict, where: Where) -> list[Diagnostic]:
     if result is None:
         return []
     path = ("pass_threshold",) if "pass_threshold" in data else ()
-    return [where.diag("RUB026", path, slack_text(result), "assumes every other criterion YES and no NA; "
-                       "category floors apply; safety gates reject on their own", key=not path)]
+    return [where.diag("RUB026", path, slack_text(result), "assumes every other answer YES and no NA; floors apply",
+                       key=not path)]
