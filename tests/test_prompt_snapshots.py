@@ -65,8 +65,8 @@ def _cases() -> list[tuple[str, str, tuple[str, ...]]]:
     cases = []
     for sample in SAMPLES:
         rubric = YamlDocument.from_bytes((ROOT / "sample_projects" / sample / "config" / "rubric.yaml").read_bytes()).data
-        first = next(iter(rubric["criteria"]))
         gate = rubric["safety_gates"][0]
+        first = next(c for c in rubric["criteria"] if c not in rubric["safety_gates"])  # an ordinary criterion
         cases += [(sample, f"judge-{first}", ("judge", "--criterion", first)),
                   (sample, f"judge-{gate}", ("judge", "--criterion", gate)),
                   (sample, "simulator", ("simulator",)),
@@ -133,3 +133,15 @@ def test_calls_nothing_and_needs_no_models(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "(no model configured for this role)" in proc.stdout
     assert not (root / "eval" / "scenarios.yaml").exists(), "a preview must not write the scenarios"
+
+
+def test_the_example_in_docs_judging_is_what_ftd_prints(tmp_path):
+    """docs/judging.md shows one rendered judge prompt; it must be today's, not last month's."""
+    doc = (ROOT / "docs" / "judging.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- rendered:start -->\n```text\n", 1)[1].split("```\n<!-- rendered:end -->", 1)[0]
+    proc = _run("prompts", "show", "judge", str(ROOT / "sample_projects" / "wellbeing-coaching"), "--criterion", "COMM1",
+                cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert MARKER.sub("DATA-XXXXXXXX", block) == MARKER.sub("DATA-XXXXXXXX", proc.stdout), (
+        "regenerate the example in docs/judging.md from `ftd prompts show judge sample_projects/wellbeing-coaching "
+        "--criterion COMM1`")
