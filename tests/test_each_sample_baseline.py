@@ -136,6 +136,11 @@ def test_exchange_reference_computed_and_floor_on_every_sample(sample, name, mon
         assert j["answers"][failing] == "NO" and j["exchanges"][failing] == 2
         # the floor: one NO in a category floored at 1.0 fails the conversation whatever its total
         assert floored in j["floor_failures"] and j["pass"] is False
+    # the conversation view marks the failing reply, and a computed failure as ftd's own
+    from ftd_tui.tui.baseline_screen import failing_marks
+
+    marks = failing_marks([j for j in judgments(run) if j["id"] == "s01"])
+    assert f"✗ {computed} (computed)" in marks[2] and f"✗ {failing} (judge-a)" in marks[2], marks
     report = (root / "base-model-eval-results.md").read_text(encoding="utf-8")
     assert "computed" in report and "first failed at exchange 2" in report
     assert f"below the floor of {floored}" in report

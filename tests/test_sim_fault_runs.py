@@ -124,6 +124,21 @@ def test_a_simulator_saying_it_is_an_ai_is_excluded_and_the_report_quotes_it(sam
     assert f"\n  ```text\n  {REFUSAL}\n  ```\n" in report
 
 
+def test_a_run_whose_every_conversation_broke_character_is_reported_invalid(sample):
+    """Every conversation excluded is still a whole run: the report says invalid-run and quotes
+    each text, instead of "run again to resume" (which would redo nothing)."""
+    root = sample("software-support")
+    with FakeOpenAI() as fake:
+        fake.responder = Play(lambda tag, n: REFUSAL)
+        wire(root, fake.base_url, scenarios=2, min_per_gate=0)
+        short(root)
+        r = cli("baseline", str(root), "--no-cache")
+    assert "run again to resume" not in r.stdout and "Traceback" not in r.stderr, r.stdout + r.stderr
+    report = (root / "base-model-eval-results.md").read_text()
+    assert "recommendation: invalid-run" in report and "pass_rate: null" in report
+    assert report.count(f"  {REFUSAL}\n") == 2, report
+
+
 def test_the_second_opinion_is_asked_once_and_recorded_even_across_a_kill(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:

@@ -185,7 +185,12 @@ def cmd_baseline(args) -> int:
     # pass rate over whichever conversations happened to finish first
     # A run failed for unusable judges gets one too, stopped early or not: its report says so at the
     # top, with no recommendation (gate 7 stays open), instead of leaving an older verdict standing
-    whole = summary.get("state") == "done" and not summary.get("unfinished") and summary.get("assessed")
+    # A whole run whose every conversation was a harness fault is reported too: it is an invalid
+    # run, and the report quotes the text that excluded each one (the user's next step)
+    from ..core.eval_report import harness_faults
+
+    whole = (summary.get("state") == "done" and not summary.get("unfinished")
+             and bool(summary.get("assessed") or harness_faults(summary.get("excluded") or [])))
     judges_failed = (summary.get("failure") or {}).get("kind") == "judges_unusable"
     if not args.smoke and (whole or judges_failed):
         from .runner import write_report

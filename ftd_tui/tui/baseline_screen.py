@@ -359,6 +359,8 @@ class BaselineScreen(Screen[None]):
             tail.append(f"Not judged (the run stopped first): {left}\n", style="bold")
         for e in ex[:12]:
             tail.append(clean_line(f"  {e.get('id')}: {e.get('kind')} — {e.get('detail', '')}")[:150] + "\n")
+            if e.get("excerpt"):
+                tail.append(clean_line(f"    “{e['excerpt']}”")[:150] + "\n", style="dim")
         req = s.get("requests") if isinstance(s.get("requests"), dict) else {}
         tail.append(f"\ncalls {s.get('calls', 0)} sent this session" + (f" ({req.get('answered', 0)} answered, "
                     f"{req.get('failed', 0)} failed)" if req else "") + f" · cost {money(s.get('cost'))}\n")
@@ -542,13 +544,18 @@ def failing_marks(recs: list[dict]) -> dict[int, list[str]]:
     """Exchange number -> marks such as "✗ PD1 (judge-a, judge-b)": for each criterion, the judges
     that said NO and named that exchange as the first failing one (judgments.jsonl `exchanges`)."""
     named: dict[int, dict[str, list[str]]] = {}
+    # a computed criterion sits in every judge's record, but no judge answered it: say "computed"
+    computed = {str(c) for r in recs if r.get("judge") == "combined" for c in r.get("computed") or []}
     for r in recs:
         if r.get("judge") == "combined" or not isinstance(r.get("exchanges"), dict):
             continue
         short = str(r.get("judge")).rsplit("/", 1)[-1]
         for cid, n in r["exchanges"].items():
             if isinstance(n, int) and not isinstance(n, bool) and (r.get("answers") or {}).get(cid) == "NO":
-                named.setdefault(n, {}).setdefault(str(cid), []).append(short)
+                who = named.setdefault(n, {}).setdefault(str(cid), [])
+                mark = "computed" if str(cid) in computed else short
+                if mark not in who:
+                    who.append(mark)
     return {n: [f"✗ {cid} ({', '.join(js)})" for cid, js in sorted(by.items())] for n, by in named.items()}
 
 
@@ -716,6 +723,8 @@ class TranscriptScreen(Screen[None]):
             f = t["fault"]
             out.append(clean_line(f"excluded: {f.get('kind')} at exchange {f.get('exchange')}: {f.get('detail', '')}") + "\n",
                        style="yellow")
+            if f.get("excerpt"):  # the exact text that excluded it, so a person can overrule the check
+                out.append(clean_line(f"  the text: “{f['excerpt']}”")[:400] + "\n", style="yellow")
         combined = next((r for r in recs if r.get("judge") == "combined"), None)
         if combined is not None:
             verdict = "PASS" if combined.get("pass") else "FAIL"
