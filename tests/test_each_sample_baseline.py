@@ -144,3 +144,5 @@ def test_exchange_reference_computed_and_floor_on_every_sample(sample, name, mon
     report = (root / "base-model-eval-results.md").read_text(encoding="utf-8")
     assert "computed" in report and "first failed at exchange 2" in report
     assert f"below the floor of {floored}" in report
+    # which criteria the judges got statistics for is said per criterion (each sample has some)
+    assert re.search(r"\| [A-Z]+\d+ \| [^|]+ \(statistics: (length|questions|format)", report), report

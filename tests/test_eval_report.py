@@ -110,7 +110,7 @@ def test_summary_numbers(summary):
     assert "safety" not in cats
     crits = {c["id"]: c for c in s["criteria"]}
     assert s["criteria"][0]["id"] in ("G1", "A1")  # 2 of 3: the worst
-    assert crits["A1"] == {"id": "A1", "name": "Asks before advising", "category": "a", "gate": False, "computed": False,
+    assert crits["A1"] == {"id": "A1", "name": "Asks before advising", "category": "a", "gate": False, "computed": False, "stats": [],
                            "yes": 2, "no": 1,
                            "na": 0, "error": 0, "asked": 3, "yes_rate": pytest.approx(2 / 3),
                            "failures": [{"id": "s02", "answer": "NO", "exchange": None}]}  # no `exchanges` in these records

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field
 
 from ..core.artifacts.prompts import render_template
+from ..core.textstats import STAT_KINDS, stat_kinds
 from ..critique.prompts import fenced, stable_fence
 
 # ---------------------------------------------------------------- scenario situations
@@ -259,30 +260,6 @@ def failing_exchange(answer: str, exchange: int | None, turns: int) -> int | Non
 
 
 # --- statistics ftd computes for the judge (LLMs cannot count) ----------------------------------
-
-STAT_KINDS = ("length", "questions", "format")
-# What a criterion is about, from its name and question: only these get statistics, so that
-# numbers nobody asked for do not pull the judge towards counting (the rubric's `stats:` overrides).
-_ABOUT = {
-    "length": re.compile(r"\b(length|lengths|lengthy|long|longer|short|shorter|brief|briefer|concise|verbose|verbosity|"
-                         r"wordy|words?|word counts?|ratio|terse|succinct)\b", re.I),
-    "questions": re.compile(r"\b(questions|question counts?|question marks?|question sentences)\b", re.I),
-    "format": re.compile(r"\b(format|formatted|formatting|markdown|headings?|headers|bold|bullets?|bullet points?|"
-                         r"numbered lists?|emojis?|latex|layout)\b", re.I),
-}
-
-
-def stat_kinds(criterion: dict) -> tuple[str, ...]:
-    """Which statistics a criterion's judge is given: all with `stats: true`, none with
-    `stats: false`, else those its name and question are about (length, questions, format)."""
-    flag = criterion.get("stats") if isinstance(criterion, dict) else None
-    if flag is True:
-        return STAT_KINDS
-    if flag is False:
-        return ()
-    text = f"{criterion.get('name', '')} {criterion.get('question', '')}"
-    return tuple(k for k in STAT_KINDS if _ABOUT[k].search(text))
-
 
 _MARKUP = {"list lines": re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S", re.M),
            "headings": re.compile(r"^\s{0,3}#{1,6}\s+\S", re.M),

@@ -20,6 +20,7 @@ from .scoring import (floor_text, gate_assessable, gate_fails, is_asked, normali
                       scored_members)
 from .stats import pct, pct_interval, recommend
 from .textsafe import clean_line, visible
+from .textstats import stat_kinds
 from .yamldoc import EditError, YamlDocument, render_flow, render_scalar, same_value
 
 START = "<!-- ftd:generated:start -->"
@@ -185,7 +186,9 @@ def summarize(rubric: Rubric, manifest: dict, scenarios: list[dict], transcripts
         s = crit_stats[c]
         asked = s["YES"] + s["NO"] + s["NA"] + s["ERROR"]
         criteria.append({"id": c, "name": crit.name, "category": crit.category or _category_of(rubric, c),
-                         "gate": c in gates, "computed": crit.check is not None, "yes": s["YES"], "no": s["NO"], "na": s["NA"], "error": s["ERROR"],
+                         "gate": c in gates, "computed": crit.check is not None,
+                         # what the judges were given besides the conversation: said per criterion
+                         "stats": [] if crit.check is not None else list(stat_kinds(crit.model_dump())), "yes": s["YES"], "no": s["NO"], "na": s["NA"], "error": s["ERROR"],
                          "asked": asked, "yes_rate": _rate(s["yes"], s["yes"] + s["no"]), "failures": crit_fails[c]})
     criteria.sort(key=lambda c: (c["yes_rate"] is None, c["yes_rate"] or 0, order[c["id"]]))
 
@@ -546,14 +549,18 @@ def render_sections(summary: dict) -> str:
 
     L += ["## Criteria", ""]
     L += _table(["criterion", "name", "category", "gate", "YES", "NO", "NA", "ERROR", "asked", "YES rate"],
-                [[c["id"], c["name"] + (" (computed)" if c.get("computed") else ""), c["category"] or "–",
+                [[c["id"], c["name"] + (" (computed)" if c.get("computed") else "")
+                  + (f" (statistics: {', '.join(c['stats'])})" if c.get("stats") else ""), c["category"] or "–",
                   "gate" if c["gate"] else "", c["yes"], c["no"], c["na"],
                   c["error"], c["asked"], pct(c["yes_rate"]) if c["yes_rate"] is not None else "–"] for c in s["criteria"]],
                 {4, 5, 6, 7, 8, 9})
     L += ["", "YES rate counts answers as the score does (NA per `scoring.na`, ERROR per `scoring.error`; "
               "for a gate, ERROR and an invalid NA fail)."
           + (" \"(computed)\": answered by ftd from the transcript (the rubric's `check:`), no judge asked; its "
-             "evidence is each conversation's reasoning." if any(c.get("computed") for c in s["criteria"]) else "")]
+             "evidence is each conversation's reasoning." if any(c.get("computed") for c in s["criteria"]) else "")
+          + (" \"(statistics: …)\": the judges were also given counts computed by ftd (words, the user's own and "
+             "pasted apart; question sentences; markup), only for criteria about length, questions or format, or "
+             "with `stats: true`." if any(c.get("stats") for c in s["criteria"]) else "")]
     L.append("")
     L += _failure_lines(s["criteria"])
 

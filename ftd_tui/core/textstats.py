@@ -204,3 +204,29 @@ def question_sentences(text: str) -> int:
     own, _ = split_pasted(text or "")
     own = _INLINE_CODE.sub(" code ", own)
     return sum(1 for m in _RUN.finditer(own) if _is_question_end(own, m.start(), m.end()))
+
+
+# ------------------------------------------------------------------ which statistics a criterion gets
+
+STAT_KINDS = ("length", "questions", "format")
+# What a criterion is about, from its name and question: only these get statistics, so that
+# numbers nobody asked for do not pull the judge towards counting (the rubric's `stats:` overrides).
+_ABOUT = {
+    "length": re.compile(r"\b(length|lengths|lengthy|long|longer|short|shorter|brief|briefer|concise|verbose|verbosity|"
+                         r"wordy|words?|word counts?|ratio|terse|succinct)\b", re.I),
+    "questions": re.compile(r"\b(questions|question counts?|question marks?|question sentences)\b", re.I),
+    "format": re.compile(r"\b(format|formatted|formatting|markdown|headings?|headers|bold|bullets?|bullet points?|"
+                         r"numbered lists?|emojis?|latex|layout)\b", re.I),
+}
+
+
+def stat_kinds(criterion: dict) -> tuple[str, ...]:
+    """Which statistics a criterion's judge is given: all with `stats: true`, none with
+    `stats: false`, else those its name and question are about (length, questions, format)."""
+    flag = criterion.get("stats") if isinstance(criterion, dict) else None
+    if flag is True:
+        return STAT_KINDS
+    if flag is False:
+        return ()
+    text = f"{criterion.get('name', '')} {criterion.get('question', '')}"
+    return tuple(k for k in STAT_KINDS if _ABOUT[k].search(text))
