@@ -6,7 +6,7 @@ A break counts as caught only when the detector is certain ("fault": the convers
 excluded); "unsure" findings are kept by default and are listed apart, since they are what the
 optional second opinion (eval.fault_second_opinion) would be asked about.
 
-    .venv/bin/python benchmarks/sim_fault_accuracy.py
+    .venv/bin/python benchmarks/sim_fault_accuracy.py [--show-held-out]
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ sys.path.insert(0, str(REPO))
 from ftd_tui.baseline.sim_faults import detect  # noqa: E402
 
 CORPUS = REPO / "tests" / "data" / "sim_faults.yaml"
-HELD_OUT = REPO / "tests" / "data" / "sim_faults_heldout.yaml"  # written after tuning, never tuned on
+# written after tuning; each is printed apart, if it exists. The first one's three misses were later
+# used to generalise the detector, so it is no longer strictly held out; the second was written after that.
+# A set still held out prints figures only (by kind), not its messages: whoever tunes the detector
+# runs this script, and reading what it missed would spoil it. --show-held-out lists them.
+HELD_OUT = [
+    (REPO / "tests" / "data" / "sim_faults_heldout.yaml", "written after tuning; its 3 misses later used to generalise", True),
+    (REPO / "tests" / "data" / "sim_faults_heldout2.yaml", "written after the generalisation, not tuned on", False),
+]
 
 
 def load(path: Path = CORPUS) -> list[dict]:
@@ -34,6 +41,31 @@ def load(path: Path = CORPUS) -> list[dict]:
 def short(text: str, n: int = 110) -> str:
     one = " ".join(text.split())
     return one if len(one) <= n else one[: n - 1] + "…"
+
+
+def held_out(path: Path, note: str, show: bool) -> None:
+    """Figures for a held-out set, printed apart: false positives, recall, and (if ``show``) what it missed."""
+    held = [(m, detect(m["text"])) for m in load(path)]
+    h_breaks = [f for m, f in held if m["label"] == "break"]
+    h_tp = sum(1 for f in h_breaks if f and f.is_fault)
+    h_fp = [(m, f) for m, f in held if m["label"] != "break" and f and f.is_fault]
+    h_unsure = sum(1 for _, f in held if f and not f.is_fault)
+    recall = f"recall {h_tp}/{len(h_breaks)} ({h_tp / len(h_breaks):.3f})" if h_breaks else "no breaks"
+    print(f"\nheld out ({path.relative_to(REPO)}, {note}): {len(held)} messages, "
+          f"false positives {len(h_fp)} of {len(held) - len(h_breaks)}, {recall}, unsure {h_unsure}")
+    if not show:
+        kinds = Counter(m.get("kind") for m, _ in held if m["label"] == "break")
+        caught = Counter(m.get("kind") for m, f in held if m["label"] == "break" and f and f.is_fault)
+        print("  recall by kind: " + ", ".join(f"{k} {caught[k]}/{v}" for k, v in sorted(kinds.items())))
+        print("  false positives by kind: " + (", ".join(f"{k} {v}" for k, v in sorted(Counter(f.kind for _, f in h_fp).items()))
+                                               or "none") + "   (messages not shown: --show-held-out)")
+        return
+    for m, f in h_fp:
+        print(f"  false positive [{m['domain']}/{m['label']}] {f.kind}: {short(m['text'])!r}")
+    for m, f in held:
+        if m["label"] == "break" and not (f and f.is_fault):
+            got = f"unsure {f.kind}" if f else "nothing found"
+            print(f"  missed [{m['domain']}/{m.get('kind')}] {got}: {short(m['text'])!r}")
 
 
 def main() -> None:
@@ -74,16 +106,9 @@ def main() -> None:
     for m, f in unsure:
         print(f"  [{m['domain']}/{m['label']}] {f.kind}: {short(f.excerpt, 90)!r}")
 
-    held = [(m, detect(m["text"])) for m in load(HELD_OUT)]
-    h_breaks = [f for m, f in held if m["label"] == "break"]
-    h_tp = sum(1 for f in h_breaks if f and f.is_fault)
-    h_fp = [m for m, f in held if m["label"] != "break" and f and f.is_fault]
-    print(f"\nheld out ({HELD_OUT.relative_to(REPO)}, written after tuning, not tuned on): {len(held)} messages, "
-          f"false positives {len(h_fp)} of {len(held) - len(h_breaks)}, recall {h_tp}/{len(h_breaks)} "
-          f"({h_tp / len(h_breaks):.3f})" if h_breaks else "")
-    for m, f in held:
-        if m["label"] == "break" and not (f and f.is_fault):
-            print(f"  missed [{m['domain']}/{m.get('kind')}]: {short(m['text'])!r}")
+    for path, note, show in HELD_OUT:
+        if path.exists():
+            held_out(path, note, show or "--show-held-out" in sys.argv[1:])
 
     reps = 20
     t = time.perf_counter()

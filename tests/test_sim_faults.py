@@ -78,6 +78,35 @@ def test_real_breaks_are_faults_with_the_exact_excerpt_and_span(text, kind):
     assert P.simulator_fault(text, []) == (kind, f.excerpt)
 
 
+@pytest.mark.parametrize("text, kind", [
+    ("(The caller sighs) ok what now", "sim_meta"),
+    ("*Priya hesitates before typing* is it 7", "sim_meta"),
+    ("why is it negative [the student is now frustrated]", "sim_meta"),
+    ("Sure! Here's the next message from Leo:\n\nok but why", "sim_meta"),
+    ("Here's what Leo would type next: why do we flip it", "sim_meta"),
+    ("Message 4: still broken", "sim_meta"),
+    ("**User message:** still broken", "sim_meta"),
+    ("ok fine. Words: 2", "sim_scaffolding"),
+    ("still broken [persona: terse]", "sim_scaffolding"),
+    ("still broken. Let me know if you'd like the user to be more hostile.", "sim_meta"),
+])
+def test_forms_found_by_the_first_held_out_set_are_faults(text, kind):
+    f = detect(text)
+    assert f is not None and f.is_fault and f.kind == kind, f
+    assert text[f.span[0]:f.span[1]] == f.excerpt
+
+
+@pytest.mark.parametrize("text", [
+    "*sigh* ok", "(rolls eyes) fine", "(sorry, typing on my phone) it's broken", "[edit: typo] 3x",
+    "my essay has to be 500 words", "essay due friday (1500 words)", "Message from my boss: can you stay late",
+    "here's the next message from my boss:\nneed the deck by 8", "(my boss is getting more impatient)",
+    "Dave's reply: \"we'll see\". what does that mean", "let me know if you'd like me to send a screenshot",
+])
+def test_their_ordinary_counterparts_are_not(text):
+    f = detect(text)
+    assert f is None or not f.is_fault, f
+
+
 def test_the_same_phrase_is_a_fault_in_prose_and_not_inside_a_paste():
     said = "Assistant: Great question! Go to Banking → Connections and click Reconnect."
     assert detect(f"ok done\n\n{said}").is_fault
