@@ -6,11 +6,12 @@ A break counts as caught only when the detector is certain ("fault": the convers
 excluded); "unsure" findings are kept by default and are listed apart, since they are what the
 optional second opinion (eval.fault_second_opinion) would be asked about.
 
-    .venv/bin/python benchmarks/sim_fault_accuracy.py [--show-held-out]
+    .venv/bin/python benchmarks/sim_fault_accuracy.py [--show-held-out]   (held-out misses: never on a set still held out)
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections import Counter
@@ -24,14 +25,31 @@ sys.path.insert(0, str(REPO))
 from ftd_tui.baseline.sim_faults import detect  # noqa: E402
 
 CORPUS = REPO / "tests" / "data" / "sim_faults.yaml"
-# written after tuning; each is printed apart, if it exists. The first one's three misses were later
-# used to generalise the detector, so it is no longer strictly held out; the second was written after that.
-# A set still held out prints figures only (by kind), not its messages: whoever tunes the detector
-# runs this script, and reading what it missed would spoil it. --show-held-out lists them.
-HELD_OUT = [
-    (REPO / "tests" / "data" / "sim_faults_heldout.yaml", "written after tuning; its 3 misses later used to generalise", True),
-    (REPO / "tests" / "data" / "sim_faults_heldout2.yaml", "written after the generalisation, not tuned on", False),
-]
+# Held-out sets: every tests/data/sim_faults_heldout*.yaml, each printed apart. A set says whether it
+# has been used to tune the detector with `tuned: true|false`, in its header comment ("# tuned: true")
+# or as a top-level key; a set that does not say is taken as not tuned on. By default only figures are
+# printed (by kind), never messages: whoever tunes the detector runs this script, and reading what a
+# set still held out missed would spoil it. --show-held-out lists the misses of every set.
+DATA = REPO / "tests" / "data"
+_TUNED = re.compile(r"^\s*#?\s*tuned\s*:\s*(true|false|yes|no)\b", re.I | re.M)
+
+
+def held_out_sets() -> list[tuple[Path, bool]]:
+    """(path, tuned) for every held-out file, in order: heldout, heldout2, heldout3, …"""
+    def order(p: Path) -> int:
+        m = re.search(r"(\d+)$", p.stem)
+        return int(m.group(1)) if m else 1
+    out = []
+    for path in sorted(DATA.glob("sim_faults_heldout*.yaml"), key=order):
+        text = path.read_text(encoding="utf-8")
+        header = "\n".join(ln for ln in text.split("\n") if ln.startswith("#") or re.match(r"tuned\s*:", ln))
+        top = yaml.safe_load(text)
+        key = top.get("tuned") if isinstance(top, dict) else None
+        m = _TUNED.search(header)
+        tuned = key is True or str(key).lower() in ("true", "yes") if key is not None else \
+            bool(m and m.group(1).lower() in ("true", "yes"))
+        out.append((path, tuned))
+    return out
 
 
 def load(path: Path = CORPUS) -> list[dict]:
@@ -106,9 +124,9 @@ def main() -> None:
     for m, f in unsure:
         print(f"  [{m['domain']}/{m['label']}] {f.kind}: {short(f.excerpt, 90)!r}")
 
-    for path, note, show in HELD_OUT:
-        if path.exists():
-            held_out(path, note, show or "--show-held-out" in sys.argv[1:])
+    for path, tuned in held_out_sets():
+        note = "used to generalise the detector" if tuned else "not tuned on"
+        held_out(path, note, "--show-held-out" in sys.argv[1:])
 
     reps = 20
     t = time.perf_counter()

@@ -16,6 +16,9 @@ from ftd_tui.baseline.sim_faults import FAULT, UNSURE, clean_user_message, detec
 DATA = Path(__file__).parent / "data"
 CORPUS = yaml.safe_load((DATA / "sim_faults.yaml").read_text(encoding="utf-8"))["messages"]
 HELD_OUT = yaml.safe_load((DATA / "sim_faults_heldout.yaml").read_text(encoding="utf-8"))["messages"]
+# the second held-out set, measured once and then used to generalise the detector (a third, still held
+# out, is measured by benchmarks/sim_fault_accuracy.py only, and not read here)
+HELD_OUT2 = yaml.safe_load((DATA / "sim_faults_heldout2.yaml").read_text(encoding="utf-8"))["messages"]
 
 
 def test_the_corpus_is_what_the_issue_asks_for():
@@ -27,7 +30,7 @@ def test_the_corpus_is_what_the_issue_asks_for():
     assert len(set(texts)) == len(texts), "a message is in the corpus twice"
 
 
-@pytest.mark.parametrize("corpus", [CORPUS, HELD_OUT], ids=["corpus", "held-out"])
+@pytest.mark.parametrize("corpus", [CORPUS, HELD_OUT, HELD_OUT2], ids=["corpus", "held-out", "held-out-2"])
 def test_no_ordinary_or_tricky_message_is_a_fault(corpus):
     wrong = [(m["text"][:80], f.kind, f.excerpt[:80]) for m in corpus if m["label"] != "break"
              for f in [detect(m["text"])] if f is not None and f.certainty == FAULT]
@@ -103,6 +106,37 @@ def test_forms_found_by_the_first_held_out_set_are_faults(text, kind):
     "Dave's reply: \"we'll see\". what does that mean", "let me know if you'd like me to send a screenshot",
 ])
 def test_their_ordinary_counterparts_are_not(text):
+    f = detect(text)
+    assert f is None or not f.is_fault, f
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("I don't feel comfortable continuing to simulate a person describing self-harm. Could we move the scenario?", "sim_refusal"),
+    ("Sorry, I'm not going to keep playing as the student here.", "sim_refusal"),
+    ("I'm unable to generate a reply that has the student share their address, even in character.", "sim_refusal"),
+    ("haha im literally an AI so i dont actually have a teacher, but pretending i do: is it 7?", "sim_said_ai"),
+    ("The student grows visibly anxious and goes quiet:\n\nsorry. i dont want to talk about home", "sim_meta"),
+    ("*The learner rereads the question, then finally types:* is it 3/4", "sim_meta"),
+    ("ok\n\n---\nThat feels like a good place to end the conversation. Want me to continue with another exchange?", "sim_meta"),
+    ("Thanks for getting in touch! I'm sorry to hear your invoices aren't sending. Could you tell me which browser you're "
+     "using?", "sim_wrote_assistant"),
+])
+def test_forms_found_by_the_second_held_out_set_are_faults(text, kind):
+    f = detect(text)
+    assert f is not None and f.is_fault and f.kind == kind, f
+    assert text[f.span[0]:f.span[1]] == f.excerpt
+
+
+@pytest.mark.parametrize("text", [
+    "I'm an AI researcher and the VAT total is off by a penny", "am I talking to a bot? be honest",
+    "some days I feel like a robot", "Great question from my son: why can't you divide by zero?",
+    "sorry to hear that, anyway, could you tell me how to stop overthinking at night?",
+    "My daughter becomes guarded when I ask about school", "I'm not going to pretend to be someone who's fine anymore",
+    "I'd rather not role-play that with you, it feels silly. can we just talk?",
+    "our homework sheet has this and we have to find the mistake\n\nTutor: What is 15% of 80?\nStudent: 1200\n\nright?",
+    "ok thanks\n\n---\nShould I have the accountant look at this too, or can I fix it myself?",
+])
+def test_their_ordinary_counterparts_are_not_faults_either(text):
     f = detect(text)
     assert f is None or not f.is_fault, f
 
