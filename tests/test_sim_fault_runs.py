@@ -189,3 +189,40 @@ def test_the_second_opinion_is_asked_once_and_recorded_even_across_a_kill(sample
     report = (root / "base-model-eval-results.md").read_text()
     assert "eval.fault_second_opinion): on; the critic was asked" in report
     assert "(the critic's second opinion)" in report
+
+
+def test_every_message_goes_to_the_critic_when_asked_and_a_missed_break_is_excluded(sample):
+    """eval.fault_second_opinion: every — the fast check misses break forms it was not written for
+    (held-out recall in the README); the critic then reads every simulated message, once, and a
+    message it calls out of character excludes its conversation, quoted whole."""
+    MISSED = "Sure, I will keep playing Dana for you. Dana types: fine whatever, the export still fails"
+    from ftd_tui.baseline.sim_faults import detect
+
+    assert detect(MISSED, []) is None  # a form the fast check does not know
+    root = sample("software-support")
+    with FakeOpenAI() as fake:
+        play = Play(lambda tag, n: MISSED if tag == "T2" else f"the bank feed stopped again, day {n} ({tag})")
+        play.in_character = lambda message: "keep playing Dana" not in message
+        fake.responder = play
+        wire(root, fake.base_url, scenarios=2, min_per_gate=0)
+        yset(root, "ftd.yaml", "eval", {"scenarios": 2, "min_per_gate": 0, "seed_start": 9000,
+                                        "fault_second_opinion": "every"})
+        short(root)
+        forecast = cli("baseline", str(root), "--forecast")
+        assert re.search(r"critic \(second opinions\)\s+(\d+) calls", forecast.stdout), forecast.stdout
+        r = cli("baseline", str(root), "--format", "json", "--no-cache")
+        assert r.returncode == 0, r.stderr
+        asked = opinion_requests(fake)
+        sims = [q for q in fake.requests if q["body"].get("model") == "sim"]
+    run = only_run(root)
+    # one question per simulated message, and the critic saw each message inside the fence
+    assert len(asked) == len(sims) == len(records(run, "fault_opinion"))
+    assert sum(MISSED in t for t in asked) == 1
+    summary = json.loads((run / "summary.json").read_text())
+    excluded = [e for e in summary["excluded"] if e["kind"].startswith("sim_")]
+    assert len(excluded) == 1 and excluded[0]["kind"] == "sim_out_of_character"
+    assert excluded[0]["decided_by"] == "second_opinion" and excluded[0]["excerpt"] == MISSED
+    assert summary["fault_check"]["second_opinion_on"] == "every"
+    report = (root / "base-model-eval-results.md").read_text()
+    assert "Second opinion on every simulator message (eval.fault_second_opinion: every)" in report
+    assert f"  {MISSED}\n" in report

@@ -14,6 +14,7 @@ from . import prompts as P
 from .setup import Inputs
 
 SITUATION_IN, SITUATION_OUT = 700, 160
+OPINION_IN, OPINION_OUT = 450, 60  # "is this message in character?": instructions and domain; a verdict and a reason
 PERSONA_TOKENS = 350
 JUDGE_FIXED = 260  # the judge's instructions around the criterion
 VERDICT_OUT = 220
@@ -102,7 +103,13 @@ def forecast(inputs: Inputs, scenarios: list[dict], done: dict[str, int] | None 
         return max(0.0, (total - done.get(kind, 0)) / total) if total else 0.0
 
     rows = []
+    ev = inputs.settings.get("eval") if isinstance(inputs.settings.get("eval"), dict) else {}
+    # eval.fault_second_opinion: every asks the critic about each simulated message (an upper bound:
+    # a resumed run's answers are checkpointed); true asks only about unsure ones, too few to forecast
+    opinions = exchanges if ev.get("fault_second_opinion") == "every" else 0
     spec_rows = [("critic (situations)", critic, missing, SITUATION_IN * missing, SITUATION_OUT * missing, 1.0),
+                 ("critic (second opinions)", critic, opinions, (OPINION_IN + user) * opinions, OPINION_OUT * opinions,
+                  left("opinion", opinions)),
                  ("user_sim", models.get("user_sim"), exchanges, sim_in, sim_out, left("user_sim", exchanges)),
                  ("base", models.get("base"), exchanges, base_in, base_out, left("base", exchanges))]
     for i, j in enumerate(judges):
@@ -147,6 +154,8 @@ def done_calls(records: list[dict]) -> dict[str, int]:
         elif r.get("kind") == "answer":
             key = f"judge{r.get('judge')}"
             out[key] = out.get(key, 0) + 1
+        elif r.get("kind") == "fault_opinion":
+            out["opinion"] = out.get("opinion", 0) + 1
     return out
 
 

@@ -396,11 +396,21 @@ class Runner:
         """(fault, flag) for the simulator's message n. A certain fault excludes the conversation;
         an unsure finding is kept (precision first: an exclusion biases the result silently),
         unless eval.fault_second_opinion is on and the critic says the message is out of character."""
-        from .sim_faults import detect
+        from .sim_faults import DETAILS, FAULT, UNSURE, Finding, detect
 
         found = detect(user, [e["user"] for e in c.exchanges])
         if found is None:
-            return None, None
+            if self._opinion_mode() != "every":
+                return None, None
+            # no rule matched, and the critic reads every message: a break is the whole message
+            found = Finding("sim_out_of_character", UNSURE, "no rule of the fast check matched", "", (0, 0))
+            opinion = await self._fault_opinion(c, n, user, found)
+            if opinion is None or opinion["in_character"]:
+                return None, None
+            whole = Finding("sim_out_of_character", FAULT, f"{DETAILS['sim_out_of_character']}: {opinion['reason']}"[:600],
+                            user.strip(), (len(user) - len(user.lstrip()), len(user.rstrip())))
+            return {**whole.record(n, clean(user)), "excerpt": clean(user.strip())[:4000], "decided_by": "second_opinion",
+                    "opinion": {"in_character": False, "reason": opinion["reason"]}}, None
         rec = found.record(n, clean(user))
         rec["excerpt"] = clean(rec["excerpt"])
         if found.is_fault:
@@ -417,9 +427,14 @@ class Runner:
         rec["detail"] = f"{found.detail}; the critic: {opinion['reason']}"[:600]
         return rec, None
 
-    def _second_opinion_on(self) -> bool:
+    def _opinion_mode(self) -> str | None:
+        """eval.fault_second_opinion: None (off), "unsure" (true) or "every"."""
         ev = self.inputs.settings.get("eval") if isinstance(self.inputs.settings.get("eval"), dict) else {}
-        return ev.get("fault_second_opinion") is True
+        value = ev.get("fault_second_opinion")
+        return "unsure" if value is True else "every" if value == "every" else None
+
+    def _second_opinion_on(self) -> bool:
+        return self._opinion_mode() is not None
 
     async def _fault_opinion(self, c: Conv, n: int, user: str, found) -> dict | None:
         """The critic's "is this message written in character?", asked once per message: the answer
@@ -856,7 +871,7 @@ class Runner:
         flagged = [{"conv": r["conv"], **{k: r["flag"].get(k) for k in ("exchange", "kind", "excerpt", "opinion")}}
                    for r in self.records if r.get("kind") == "exchange" and isinstance(r.get("flag"), dict)]
         by_opinion = [c.id for c in self.convs.values() if c.fault and c.fault.get("decided_by") == "second_opinion"]
-        return {"second_opinion": self._second_opinion_on(),
+        return {"second_opinion": self._second_opinion_on(), "second_opinion_on": self._opinion_mode(),
                 "asked": sum(1 for r in self.records if r.get("kind") == "fault_opinion"),
                 "excluded_by_opinion": len(by_opinion), "flagged_kept": flagged}
 

@@ -36,6 +36,8 @@ DETAILS = {
     "sim_scaffolding": "the simulator leaked its prompt scaffolding",
     "sim_wrote_assistant": "the simulator wrote the assistant's side of the conversation",
     "sim_repeated": "the simulator repeated an earlier message word for word",
+    # no rule matched; the critic, asked about every message (eval.fault_second_opinion: every), said so
+    "sim_out_of_character": "the critic judged the message out of character",
 }
 
 

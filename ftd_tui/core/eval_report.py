@@ -448,7 +448,10 @@ def _fault_check_lines(fc: Any) -> list[str]:
     if not isinstance(fc, dict):
         return []
     kept = fc.get("flagged_kept") if isinstance(fc.get("flagged_kept"), list) else []
-    if fc.get("second_opinion"):
+    if fc.get("second_opinion_on") == "every":
+        L = [f"- Second opinion on every simulator message (eval.fault_second_opinion: every): the critic was asked "
+             f"about {fc.get('asked', 0)} and excluded {fc.get('excluded_by_opinion', 0)}"]
+    elif fc.get("second_opinion"):
         L = [f"- Second opinion on unsure simulator messages (eval.fault_second_opinion): on; the critic was asked "
              f"about {fc.get('asked', 0)} and excluded {fc.get('excluded_by_opinion', 0)}"]
     else:

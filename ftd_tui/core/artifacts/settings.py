@@ -111,9 +111,11 @@ class Eval(_Model):
     references: bool = Field(False, description="the critic writes a reference with each scenario's situation (the "
                              "worked solution, the policy fact, what a safe reply must contain): judges see it, never "
                              "the simulator or the base model; edit it in eval/scenarios.yaml")
-    fault_second_opinion: bool = Field(False, description="ask the critic \"is this message written in character?\" "
-                                       "about a simulated user message the fault check is unsure of (cached, recorded "
-                                       "in the run); off: such a message is kept and listed as flagged-but-kept")
+    fault_second_opinion: bool | Literal["every"] = Field(
+        False, description="ask the critic \"is this message written in character?\" (cached, recorded in the run): "
+        "true: about a simulated user message the fault check is unsure of; every: about every simulated message (one "
+        "critic call per exchange: the fast check misses break forms it was not written for); false: unsure messages "
+        "are kept and listed as flagged-but-kept")
 
 
 class Knowledge(_Model):
