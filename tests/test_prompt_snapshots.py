@@ -1,7 +1,7 @@
 """What every model role receives, for every sample, kept as text snapshots: a change to a prompt
 shows in a diff under tests/snapshots/prompts/ and has to be accepted on purpose
-(FTD_UPDATE_SNAPSHOTS=1 rewrites them). Rendered by `ftd prompts show` itself, in a subprocess,
-so the snapshot is what a user sees.
+(FTD_UPDATE_SNAPSHOTS=1 rewrites them). Rendered by `ftd prompts show` itself (its main(), in
+this process; one test runs it as a subprocess), so the snapshot is what a user sees.
 
 Two things vary between runs and are normalised: the fence marker (drawn at random today) and
 long project data blocks, which are cut to their first lines with the count and hash of the rest,
@@ -31,6 +31,18 @@ def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1"}
     return subprocess.run([sys.executable, "-m", "ftd_tui", *args], capture_output=True, text=True, env=env,
                           cwd=cwd or ROOT, timeout=120)
+
+
+def _show(capsys, *args: str) -> str:
+    """`ftd prompts show …` in this process (the CLI's own main(); a subprocess per case would
+    spend the suite's time importing Python): its exit code must be 0, its stdout is returned."""
+    from ftd_tui.cli import main
+
+    capsys.readouterr()
+    code = main(["prompts", "show", *args])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
 
 
 def _elide(text: str) -> str:
@@ -81,10 +93,8 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize("sample,name,args", CASES, ids=[f"{s}/{n}" for s, n, _ in CASES])
-def test_prompt_snapshot(sample, name, args, tmp_path):
-    proc = _run("prompts", "show", args[0], str(ROOT / "sample_projects" / sample), *args[1:], cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    text = _normalise(proc.stdout)
+def test_prompt_snapshot(sample, name, args, capsys):
+    text = _normalise(_show(capsys, args[0], str(ROOT / "sample_projects" / sample), *args[1:]))
     path = SNAPSHOTS / sample / f"{name}.txt"
     if os.environ.get("FTD_UPDATE_SNAPSHOTS") or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,13 +145,11 @@ def test_calls_nothing_and_needs_no_models(tmp_path):
     assert not (root / "eval" / "scenarios.yaml").exists(), "a preview must not write the scenarios"
 
 
-def test_the_example_in_docs_judging_is_what_ftd_prints(tmp_path):
+def test_the_example_in_docs_judging_is_what_ftd_prints(capsys):
     """docs/judging.md shows one rendered judge prompt; it must be today's, not last month's."""
     doc = (ROOT / "docs" / "judging.md").read_text(encoding="utf-8")
     block = doc.split("<!-- rendered:start -->\n```text\n", 1)[1].split("```\n<!-- rendered:end -->", 1)[0]
-    proc = _run("prompts", "show", "judge", str(ROOT / "sample_projects" / "wellbeing-coaching"), "--criterion", "COMM1",
-                cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert MARKER.sub("DATA-XXXXXXXX", block) == MARKER.sub("DATA-XXXXXXXX", proc.stdout), (
+    shown = _show(capsys, "judge", str(ROOT / "sample_projects" / "wellbeing-coaching"), "--criterion", "COMM1")
+    assert MARKER.sub("DATA-XXXXXXXX", block) == MARKER.sub("DATA-XXXXXXXX", shown), (
         "regenerate the example in docs/judging.md from `ftd prompts show judge sample_projects/wellbeing-coaching "
         "--criterion COMM1`")
