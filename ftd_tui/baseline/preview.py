@@ -130,7 +130,9 @@ def _judge_preview(inputs, cid_arg: str | None, sid: str | None) -> Preview:
     from . import prompts as P
     cid, c = _criterion(inputs, cid_arg)
     s, notes = _scenario(inputs, sid, gate=cid)
-    if c.get("check"):
+    from ..core.computed import is_computed
+
+    if is_computed(c):
         return Preview("judge", None, [], subject=[f"criterion {cid}"],
                        notes=[f"{cid} is computed by ftd from the transcript ({c['check'].get('kind')}): "
                               "no judge is asked, nothing is sent"])

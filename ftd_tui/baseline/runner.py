@@ -396,7 +396,7 @@ class Runner:
         """(fault, flag) for the simulator's message n. A certain fault excludes the conversation;
         an unsure finding is kept (precision first: an exclusion biases the result silently),
         unless eval.fault_second_opinion is on and the critic says the message is out of character."""
-        from .sim_faults import DETAILS, FAULT, UNSURE, Finding, detect
+        from .sim_faults import DETAILS, FAULT, UNSURE, Finding, cap, detect
 
         found = detect(user, [e["user"] for e in c.exchanges])
         if found is None:
@@ -409,7 +409,9 @@ class Runner:
                 return None, None
             whole = Finding("sim_out_of_character", FAULT, f"{DETAILS['sim_out_of_character']}: {opinion['reason']}"[:600],
                             user.strip(), (len(user) - len(user.lstrip()), len(user.rstrip())))
-            return {**whole.record(n, clean(user)), "excerpt": clean(user.strip())[:4000], "decided_by": "second_opinion",
+            rec = whole.record(n, clean(user))
+            # the excerpt is the whole message here: capped like the message the checkpoint keeps
+            return {**rec, "excerpt": cap(clean(rec["excerpt"])), "decided_by": "second_opinion",
                     "opinion": {"in_character": False, "reason": opinion["reason"]}}, None
         rec = found.record(n, clean(user))
         rec["excerpt"] = clean(rec["excerpt"])
