@@ -200,27 +200,26 @@ def _conversation_preview(inputs, role: str, s: dict, exchange: int | None, note
 
 def _critique_preview(project: Project, role: str, unit: str, expert: str | None) -> Preview:
     from ..critique import run as R
-    from ..critique.prompts import expert_messages, synthesis_messages
 
     if unit not in UNITS:
         raise PreviewError(f"no critique unit '{unit}': choose one of {', '.join(UNITS)}")
     try:
-        texts = R.unit_texts(project, unit)
-        voices = R.panel(project, unit)
+        plan = R.plan_critique(project, unit)
     except R.CritiqueError as exc:
         raise PreviewError(str(exc)) from None
-    artifact = {project.files[a].rel: t for a, t in texts.items()}
-    notes = ["ftd's default panel (critiques/experts.yaml has none for this unit)"] if R.panel_source(project, unit)[1] else []
+    notes = ["ftd's default panel (critiques/experts.yaml has none for this unit)"] if plan.default_panel else []
     settings = project.files["settings"].data if isinstance(project.files["settings"].data, dict) else {}
     critic = ((settings.get("models") or {}).get("critic") or {}).get("model") if isinstance(settings.get("models"), dict) else None
+    notes += [f"shown beside the artifact: {line}" for line in plan.digest.shown]
+    notes += [f"cut to fit the digest's {plan.digest.budget:,} tokens: {line}" for line in plan.digest.cut]
     if role == "expert":
-        v = _voice(voices, expert)
-        msgs = expert_messages(v.spec, unit, artifact, R.critique_context(project), R.sibling_digest(project, unit), v.difficult_user)
-        return Preview("expert", critic, msgs, None, [f"unit {unit}", f"{v.name} ({v.kind}) — fictional"], notes)
+        v = _voice(plan.voices, expert)
+        return Preview("expert", critic, plan.expert_request(v), None,
+                       [f"unit {unit}", f"{v.name} ({v.kind}) — fictional", f"answer budget {plan.words} words"], notes)
     answers = [(f"{v.name} ({v.kind})", f"(the answer {v.name} gives: the critique log holds it once the panel has spoken)")
-               for v in voices]
+               for v in plan.voices]
     notes.append("the experts' answers are stand-ins: a critique sends the synthesis what the panel actually said")
-    return Preview("synthesis", critic, synthesis_messages(unit, artifact, answers), "Synthesis", [f"unit {unit}"], notes)
+    return Preview("synthesis", critic, plan.synthesis_request(answers), "Synthesis", [f"unit {unit}"], notes)
 
 
 def _voice(voices: list, expert: str | None):

@@ -60,7 +60,7 @@ def fenced(marker: str, label: str, text: str) -> str:
 
 
 def expert_messages(expert: dict, unit: str, artifact: dict[str, str], context: dict[str, Any],
-                    digest: dict[str, str], difficult_user: bool = False) -> list[dict]:
+                    digest: dict[str, str], difficult_user: bool = False, *, words: int = 500) -> list[dict]:
     texts = list(artifact.values()) + list(digest.values()) + [str(v) for v in context.values()]
     marker = fence(*texts)
     who = (f"You are role-playing {expert.get('name')}, a FICTIONAL person invented for a design review "
@@ -86,7 +86,7 @@ def expert_messages(expert: dict, unit: str, artifact: dict[str, str], context: 
         body += ["", "Sibling artifacts that constrain it (digest), and, when a baseline exists, its best and "
                  "worst conversations with their judgments:"]
         body += [fenced(marker, name, text) for name, text in digest.items()]
-    body += ["", task, "Keep it under 500 words. Write in Markdown."]
+    body += ["", task, f"Keep it under {words} words. Write in Markdown."]
     return [{"role": "system", "content": f"{who}\n\n{data_rule}"}, {"role": "user", "content": "\n".join(body)}]
 
 
@@ -110,7 +110,8 @@ class Synthesis(BaseModel):
     proposals: list[Proposal]
 
 
-def synthesis_messages(unit: str, artifact: dict[str, str], answers: list[tuple[str, str]]) -> list[dict]:
+def synthesis_messages(unit: str, artifact: dict[str, str], answers: list[tuple[str, str]], *,
+                       context: dict[str, Any] | None = None, digest: dict[str, str] | None = None) -> list[dict]:
     marker = fence(*artifact.values(), *(a for _, a in answers))
     files = ", ".join(artifact)
     body = [f"You synthesise an expert review of the {unit} of an LLM fine-tuning design into concrete proposals.",

@@ -15,11 +15,11 @@ from ..core.project import Project
 from ..core.yamldoc import YamlDocument
 from ..core.textsafe import clean, visible
 from ..llm.door import Door, LLMError
+from .digest import Digest, answer_tokens, answer_words, build_digest
 from .log import write_log
-from .prompts import SIBLINGS, UNIT_FILES, Synthesis, expert_messages, synthesis_messages
+from .prompts import UNIT_FILES, Synthesis, expert_messages, synthesis_messages
 
 FLAG_KEYS = ("safety_gates", "pass_threshold", "na_valid")
-DIGEST_LINES = 60
 
 
 class CritiqueError(Exception):
@@ -60,6 +60,7 @@ class CritiqueRun:
     cancelled: bool = False
     default_panel: bool = False
     with_transcripts: bool = False
+    plan: object = None  # the CritiquePlan it ran
 
 
 def unit_texts(project: Project, unit: str, buffers: dict[str, str] | None = None) -> dict[str, str]:
@@ -125,15 +126,83 @@ def critique_context(project: Project) -> dict:
     return {"domain": s.get("domain"), "description": s.get("description"), "constraints": constraints}
 
 
-def sibling_digest(project: Project, unit: str) -> dict[str, str]:
-    out = {}
-    for aid in SIBLINGS.get(unit, ()):
-        lf = project.files[aid]
-        if lf.text:
-            lines = lf.text.splitlines()
-            more = f"\n… ({len(lines) - DIGEST_LINES} more lines)" if len(lines) > DIGEST_LINES else ""
-            out[lf.rel] = "\n".join(lines[:DIGEST_LINES]) + more
-    return out
+@dataclass
+class CritiquePlan:
+    """Everything a critique will send, worked out before anything is sent: the run, the
+    forecast and `ftd prompts show expert|synthesis` all read it, so they cannot disagree."""
+    unit: str
+    voices: list[Voice]
+    texts: dict[str, str]  # artifact id -> the text under critique
+    artifact: dict[str, str]  # the same texts by their paths
+    context: dict
+    digest: Digest
+    words: int  # the answer budget each expert is given
+    default_panel: bool
+    with_transcripts: bool
+    artifact_tokens: int
+
+    @property
+    def answer_tokens(self) -> int:
+        return answer_tokens(self.words)
+
+    def expert_request(self, v: Voice) -> list[dict]:
+        return expert_messages(v.spec, self.unit, self.artifact, self.context, self.digest.parts, v.difficult_user,
+                               words=self.words)
+
+    def synthesis_request(self, answers: list[tuple[str, str]]) -> list[dict]:
+        return synthesis_messages(self.unit, self.artifact, answers, context=self.context, digest=self.digest.parts)
+
+
+def critic_window(settings: dict | None) -> int | None:
+    """The critic's context window when known: its num_ctx, else litellm's price map."""
+    from ..core.costs import price_map
+
+    models = settings.get("models") if isinstance(settings, dict) and isinstance(settings.get("models"), dict) else {}
+    spec = models.get("critic") if isinstance(models.get("critic"), dict) else {}
+    if isinstance(spec.get("num_ctx"), int) and spec["num_ctx"] > 0:
+        return spec["num_ctx"]
+    model = spec.get("model")
+    if not isinstance(model, str):
+        return None
+    table = price_map()
+    bare = model.split("/", 1)[1] if "/" in model else model
+    for key in (model, bare):
+        entry = table.get(key)
+        if isinstance(entry, dict) and isinstance(entry.get("max_input_tokens"), int):
+            return entry["max_input_tokens"]
+    return None
+
+
+def plan_critique(project: Project, unit: str, *, buffers: dict[str, str] | None = None,
+                  with_transcripts: bool = False, settings: dict | None = None) -> CritiquePlan:
+    """``settings``: the roles in force (for the critic's window); default the project's own."""
+    from ..core.tokencount import approx_counter
+
+    if unit not in UNIT_FILES:
+        raise CritiqueError(f"no critique for '{unit}': choose taxonomy, rubric, personas or prompts")
+    texts = unit_texts(project, unit, buffers)
+    voices = panel(project, unit)
+    if settings is None:
+        lf = project.files["settings"]
+        settings = lf.data if lf.readable and isinstance(lf.data, dict) else {}
+    counter = approx_counter(None)
+    artifact = {project.files[a].rel: t for a, t in texts.items()}
+    artifact_tokens = sum(counter.count(t) for t in artifact.values())
+    words = answer_words(artifact_tokens)
+    window = critic_window(settings)
+    digest = build_digest(project, unit, buffers=buffers, counter=counter, window=window,
+                          fixed_tokens=artifact_tokens + answer_tokens(words))
+    if with_transcripts:
+        from .transcripts import best_and_worst, latest_run
+
+        baseline = latest_run(project.root)
+        if baseline is None:
+            raise CritiqueError("no baseline run with transcripts and judgments under eval/runs/ yet")
+        shown = best_and_worst(baseline)
+        digest.parts.update(shown)
+        digest.shown += [f"{label} (up to 3,500 characters)" for label in shown]
+    return CritiquePlan(unit, voices, texts, artifact, critique_context(project), digest, words,
+                        panel_source(project, unit)[1], with_transcripts, artifact_tokens)
 
 
 def review_proposal(p: dict, project: Project, unit: str, texts: dict[str, str]) -> ProposalView:
@@ -168,23 +237,14 @@ def apply_patch(text: str, patch: dict) -> str:
 
 async def run_critique(door: Door, project: Project, unit: str, on_event: Callable[[str, Voice | None], None] | None = None,
                        *, buffers: dict[str, str] | None = None, use_cache: bool = True,
-                       with_transcripts: bool = False) -> CritiqueRun:
-    if unit not in UNIT_FILES:
-        raise CritiqueError(f"no critique for '{unit}': choose taxonomy, rubric, personas or prompts")
-    texts = unit_texts(project, unit, buffers)
-    voices = panel(project, unit)
-    run = CritiqueRun(unit, voices, texts, text_hash(texts), default_panel=panel_source(project, unit)[1],
+                       with_transcripts: bool = False, plan: CritiquePlan | None = None) -> CritiqueRun:
+    plan = plan or plan_critique(project, unit, buffers=buffers, with_transcripts=with_transcripts,
+                                 settings=door.settings)
+    texts, voices = plan.texts, plan.voices
+    run = CritiqueRun(unit, voices, texts, text_hash(texts), default_panel=plan.default_panel,
                       with_transcripts=with_transcripts)
+    run.plan = plan
     role = door.role("critic")
-    artifact = {project.files[a].rel: t for a, t in texts.items()}
-    context, digest = critique_context(project), sibling_digest(project, unit)
-    if with_transcripts:
-        from .transcripts import best_and_worst, latest_run
-
-        baseline = latest_run(project.root)
-        if baseline is None:
-            raise CritiqueError("no baseline run with transcripts and judgments under eval/runs/ yet")
-        digest.update(best_and_worst(baseline))
     emit = on_event or (lambda kind, voice: None)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -199,7 +259,7 @@ async def run_critique(door: Door, project: Project, unit: str, on_event: Callab
             emit("delta", v)
 
         try:
-            await door.stream(role, expert_messages(v.spec, unit, artifact, context, digest, v.difficult_user), delta,
+            await door.stream(role, plan.expert_request(v), delta,
                               use_cache=use_cache)
             v.status = "done"
         except LLMError as exc:
@@ -219,7 +279,7 @@ async def run_critique(door: Door, project: Project, unit: str, on_event: Callab
             raise CritiqueError("no expert answered: " + "; ".join(v.error for v in voices if v.error)[:500])
         emit("synthesis", None)
         try:
-            synth, _ = await door.structured(role, synthesis_messages(unit, artifact, answered), Synthesis,
+            synth, _ = await door.structured(role, plan.synthesis_request(answered), Synthesis,
                                              use_cache=use_cache)
             run.proposals = [review_proposal(p.model_dump(), project, unit, texts) for p in synth.proposals]
         except LLMError as exc:
@@ -240,6 +300,8 @@ def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
         "artifact": run.unit, "created": started, "model": model, "artifact_hash": run.judged_hash,
         "panel": "ftd default (domain-general)" if run.default_panel else "critiques/experts.yaml",
         "with_transcripts": run.with_transcripts,
+        # what every expert was shown beside the artifact, and what was cut to fit
+        "context": ({**run.plan.digest.as_log(), "answer_words": run.plan.words} if run.plan is not None else None),
         "synthesis": bool(run.proposals) and not run.cancelled,
         "cancelled": run.cancelled, "synthesis_error": run.synthesis_error or None,
         "proposals": [{"id": str(p.data.get("id")), "title": clean(str(p.data.get("title"))),
