@@ -697,6 +697,39 @@ class YamlDocument:
         new_text = self._append_item(target, value)
         return self._verified(new_text, path, "append", value, target)
 
+    def append_block(self, path: Path | str, value: dict) -> YamlDocument:
+        """``append`` of a flat mapping written in block style, a multi-line string as a ``|``
+        block: what a person will read and edit (a calibration example), not one long flow
+        line. Verified like every edit; where block style cannot hold the value exactly (a flow
+        list, a string with leading spaces), it falls back to ``append``."""
+        path = parse_path(path) if isinstance(path, str) else tuple(path)
+        target = self._container(path, "seq")
+        node = target.node
+        if node.flow or target.in_flow or not node.value or not value:
+            return self.append(path, value)
+        pad = " " * node.col
+        lines = []
+        for i, (k, v) in enumerate(value.items()):
+            lead = f"{pad}- " if i == 0 else f"{pad}  "
+            if isinstance(v, str) and "\n" in v.strip("\n") and not v[:1].isspace() and "\r" not in v \
+                    and all(not l.strip() or l == l.rstrip() for l in v.splitlines()):
+                chomp = "" if v.endswith("\n") and not v.endswith("\n\n") else "-" if not v.endswith("\n") else "+"
+                lines.append(f"{lead}{render_scalar(k)}: |{chomp}")
+                lines += [(f"{pad}    {l}" if l else "") for l in v.rstrip("\n").split("\n")]
+                if chomp == "+":
+                    lines += [""] * (len(v) - len(v.rstrip("\n")) - 1)
+            else:
+                lines.append(f"{lead}{render_scalar(k)}: {render_value(v, in_flow=False)}")
+        at = self._line_end(max(self._content_end(node) - 1, 0))
+        block = self.eol.join(lines)
+        text = self.text
+        new_text = text + self.eol + block if at == len(text) and not text.endswith("\n") else \
+            text[:at] + block + self.eol + text[at:]
+        try:
+            return self._verified(new_text, path, "append", value, target)
+        except EditError:
+            return self.append(path, value)
+
     def delete(self, path: Path | str) -> YamlDocument:
         path = parse_path(path) if isinstance(path, str) else tuple(path)
         if not path:
