@@ -19,7 +19,8 @@ ftd check [DIR] [--format text|json] [--all]  every rule, then the gates; exit 1
 ftd status [DIR]                           one screen: gates and the next step
 ftd tokens [DIR] [--format text|json]      token budget, conversation length and cost estimates
 ftd models [DIR] [--format text|json]      the base models ftd knows: catalog and local snapshots
-ftd critique UNIT [DIR] [--no-cache]       expert role-play critique of taxonomy | rubric | personas | prompts
+ftd critique UNIT [DIR] [--no-cache] [--forecast] [--yes] [--reviewed REASON]
+                                           expert role-play critique of taxonomy | rubric | personas | prompts
 ftd baseline [DIR] [--scenarios N] [--fresh] [--smoke] [--max-cost X] [--format text|json]
                                            evaluate the base model on multi-turn conversations (resumes)
 ftd calibrate [DIR] [--format text|json]   judges answer the rubric's own examples, leave-one-out
@@ -76,6 +77,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     cr.add_argument("--no-cache", action="store_true", help="ask the models again instead of reusing cached answers")
     cr.add_argument("--with-transcripts", action="store_true",
                     help="also show the experts the latest baseline's best and worst conversations with their judgments")
+    cr.add_argument("--forecast", action="store_true", help="print the calls, tokens and cost it would take, and stop")
+    cr.add_argument("--yes", action="store_true", help="start without asking (needed without a terminal)")
+    cr.add_argument("--retry-synthesis", action="store_true",
+                    help="ask the synthesis again; the experts' answers come from the response cache")
+    cr.add_argument("--reviewed", metavar="REASON",
+                    help="close the latest critique as 'reviewed, nothing to change', with this reason (calls nothing)")
     from .baseline.commands import add_parsers
     from .core.catalog import add_parser as add_models
 
@@ -315,6 +322,34 @@ def cmd_critique(args) -> int:
 
     project, project_settings = _settings_of(args.dir)
     settings, _ = effective_settings(project_settings, _user_models())
+    if args.reviewed is not None:
+        return _critique_reviewed(project, args)
+    from .critique.forecast import critique_forecast, lines as forecast_lines
+    from .critique.run import panel_source, plan_critique
+
+    if panel_source(project, args.unit)[1]:
+        print(f"critiques/experts.yaml has no {args.unit} panel: using ftd's default, domain-general panel "
+              "(write your own for better critiques)", file=sys.stderr)
+    try:  # the forecast first, from the very requests the run will send (nothing is sent or written yet)
+        Door(settings).role("critic")  # a critique without a critic stops here, not after a forecast
+        plan = plan_critique(project, args.unit, with_transcripts=args.with_transcripts, settings=settings)
+    except (CritiqueError, LLMError) as exc:
+        raise CliError(str(exc), EXIT_FINDINGS) from None
+    for line in forecast_lines(critique_forecast(plan, settings)):
+        print(clean_line(line))
+    if args.forecast:
+        return EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("not started: add --yes to start the critique without a terminal", file=sys.stderr)
+            return EXIT_FINDINGS
+        try:
+            answer = input("Enter starts the critique (n and Enter: stop) ")
+        except (EOFError, KeyboardInterrupt):
+            answer = "n"
+        if answer.strip().lower() in ("n", "no", "q", "stop"):
+            print("not started", file=sys.stderr)
+            return EXIT_FINDINGS
     cache = None if args.no_cache else ResponseCache(cache_dir() / "responses.sqlite")
     # the user's own config is trusted; only the project's roles need approval
     door = Door(settings, cache=cache, trusted=is_approved(project_settings))
@@ -350,14 +385,10 @@ def cmd_critique(args) -> int:
         elif kind == "synthesis":
             out("\n\n# Synthesis\n\n")
 
-    from .critique.run import panel_source
-
-    if panel_source(project, args.unit)[1]:
-        print(f"critiques/experts.yaml has no {args.unit} panel: using ftd's default, domain-general panel "
-              "(write your own for better critiques)", file=sys.stderr)
     try:
         run = asyncio.run(run_critique(door, project, args.unit, on_event, use_cache=not args.no_cache,
-                                       with_transcripts=args.with_transcripts))
+                                       with_transcripts=args.with_transcripts, plan=plan,
+                                       synthesis_cache=not args.retry_synthesis))
     except (CritiqueError, LLMError) as exc:
         raise CliError(str(exc), EXIT_FINDINGS) from None
     except KeyboardInterrupt:
@@ -367,19 +398,83 @@ def cmd_critique(args) -> int:
         if cache is not None:
             cache.close()
     advance()
-    if run.synthesis_error:
-        print(f"synthesis failed: {clean_line(run.synthesis_error)}")
+    if run.synthesis_error and not run.cancelled:
+        _no_proposals(args, run)
     for p in run.proposals:
         flag = "  ⚠ touches " + ", ".join(p.flagged) if p.flagged else ""
-        problem = f"  (cannot apply: {p.problem})" if p.problem else ""
+        problem = f"  (cannot apply: {clean_line(p.problem)})" if p.problem else ""
+        edits = len(p.edits)
         print(f"- {clean_line(str(p.data.get('id')))} [{clean_line(str(p.data.get('severity')))}] "
-              f"{clean_line(str(p.data.get('title')))}{flag}{problem}")
+              f"{clean_line(str(p.data.get('title')))}{f'  ({edits} edits)' if edits > 1 else ''}{flag}{problem}")
+        if p.disagreement:
+            print(f"    experts disagree: {clean_line(p.disagreement)}")
+        for m in p.marks:
+            print(f"    ⚠ {clean_line(m)}")
+        for f in p.findings:
+            print(f"    ⚠ new finding: {clean_line(f)}")
     print(f"\nlog: {run.log_path}")
-    print("decide each proposal in the app (F6 on the artifact); critical and major ones gate 'done'")
+    if run.proposals:
+        print("decide each proposal in the app (F6 on the artifact); critical and major ones gate 'done'")
     failed = [v for v in run.voices if v.status != "done"]
     if failed or run.synthesis_error:
-        print(f"{len(failed)} expert(s) failed; see the log", file=sys.stderr)
+        if failed:
+            print(f"{len(failed)} expert(s) failed; see the log", file=sys.stderr)
         return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _no_proposals(args, run) -> None:
+    """The synthesis gave nothing: say so, and the three ways on with their commands."""
+    import shlex
+
+    from .core.textsafe import clean_line
+
+    where = "" if args.dir == "." else " " + shlex.quote(args.dir)
+    files = ", ".join(sorted(run.plan.artifact)) if run.plan is not None else args.unit
+    print(f"\n{clean_line(run.synthesis_error)}. Three ways on:")
+    print("  1. retry the synthesis (the experts' answers come from the response cache; only the synthesis is asked again):")
+    print(f"       ftd critique {args.unit}{where} --retry-synthesis --yes")
+    print(f"  2. write the changes yourself: edit {files} (ftd{where} opens it), then run a new critique")
+    print("  3. mark it reviewed, nothing to change, with a reason (this closes the critique gate):")
+    print(f"       ftd critique {args.unit}{where} --reviewed \"why nothing needs to change\"")
+
+
+def _critique_reviewed(project, args) -> int:
+    """`ftd critique UNIT --reviewed REASON`: the latest log closed as "reviewed, nothing to change"."""
+    from .core.boundary import FileRefused, read_inside
+    from .core.critique_log import open_proposals
+    from .core.textsafe import clean_line
+    from .core.yamldoc import YamlError
+    from .critique.log import read_front, record_reviewed
+    from .critique.run import logs_of
+
+    reason = " ".join(args.reviewed.split())
+    if not reason:
+        raise CliError("--reviewed needs a reason: why nothing needs to change", EXIT_FINDINGS)
+    logs = logs_of(project, args.unit)
+    if not logs:
+        raise CliError(f"no critique of the {args.unit} yet: nothing to mark reviewed (ftd critique {args.unit} runs one)",
+                       EXIT_FINDINGS)
+    latest = logs[0]
+    rel = latest.relative_to(project.root).as_posix()
+    try:
+        read_inside(project.root, rel)  # a log linked out of the project is neither read nor written
+        front = read_front(latest)
+    except FileRefused as exc:
+        raise CliError(f"{rel}: {exc.message}", EXIT_FINDINGS) from None
+    except (YamlError, OSError, ValueError) as exc:
+        raise CliError(f"{rel} cannot be read: {clean_line(str(exc))}", EXIT_FINDINGS) from None
+    waiting = open_proposals(front)
+    if waiting:
+        raise CliError(f"{rel} has {len(waiting)} critical/major proposal(s) awaiting a decision "
+                       f"({', '.join(clean_line(w) for w in waiting[:5])}): those are decided one by one (F6 on the "
+                       "artifact in the app), not marked reviewed", EXIT_FINDINGS)
+    try:
+        record_reviewed(latest, reason, project.artifact_hash(args.unit))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"could not record it in {rel}: {clean_line(str(exc))}", EXIT_FINDINGS) from None
+    print(f"{rel}: reviewed, nothing to change: {clean_line(reason)}")
+    print("the critique gate counts it until the artifact changes (ftd status shows it)")
     return EXIT_OK
 
 

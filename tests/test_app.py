@@ -470,6 +470,9 @@ def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
                 await pilot.press("f6")
                 await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="approval question")
                 await pilot.press("y")
+                await wait_until(pilot, lambda: isinstance(app.screen, Choice) and "forecast" in app.screen.question,
+                                 what="the forecast")
+                await pilot.press("enter")
                 await wait_until(pilot, lambda: isinstance(app.screen, CritiqueScreen), what="critique screen")
                 screen = app.screen
                 await pilot.press("b")  # back to the editor while it streams
@@ -515,7 +518,7 @@ def test_undecided_proposals_can_be_decided_later_and_connections_tested(sample)
         yset(root, "ftd.yaml", "models", {"critic": role, "judges": [role]})
         approve(YamlDocument.from_bytes((root / "ftd.yaml").read_bytes()).data, root)
         fake.push({"match": "synthesise", "text": synthesis(root)})
-        assert subprocess_cli("critique", "rubric", str(root)).returncode == 0
+        assert subprocess_cli("critique", "rubric", str(root), "--yes").returncode == 0
 
         async def go():
             from ftd_tui.tui.critique_screen import CritiqueScreen

@@ -156,12 +156,12 @@ def test_a_critique_never_sends_a_linked_out_prompt_or_transcript(sample, outsid
         role = {"model": "openai/fake-model", "api_base": fake.base_url, "api_key_env": "FTD_TEST_KEY"}
         yset(root, "ftd.yaml", "models", {"critic": role, "judges": [role, role]})
         assert run("trust", root).returncode == 0
-        prompts = run("critique", "prompts", root, timeout=180)
+        prompts = run("critique", "prompts", root, "--yes", timeout=180)
         assert prompts.returncode != 0 and "Traceback" not in prompts.stderr
         assert "config/system-prompt.md" in prompts.stdout + prompts.stderr
         assert not fake.requests  # refused before any call
         fake.push({"match": "synthesise", "text": json.dumps({"proposals": []})})
-        rubric = run("critique", "rubric", root, "--with-transcripts", timeout=180)
+        rubric = run("critique", "rubric", root, "--with-transcripts", "--yes", timeout=180)
         assert "Traceback" not in rubric.stderr, rubric.stderr
         sent = json.dumps([q["body"] for q in fake.requests], ensure_ascii=False)
     assert fake.requests

@@ -56,7 +56,7 @@ def test_cli_critique_streams_every_voice_and_writes_the_log(sample):
     with FakeOpenAI(default_text=ANSWER) as fake:
         root = project_with(fake, sample)
         fake.push({"match": "synthesise", "text": synthesis(root)})
-        p = cli("critique", "rubric", str(root))
+        p = cli("critique", "rubric", str(root), "--yes")
         assert p.returncode == 0, p.stdout + p.stderr
         experts = yget(root, "critiques/experts.yaml", "panels.rubric.experts")
         users = yget(root, "critiques/experts.yaml", "panels.rubric.difficult_users")
@@ -96,7 +96,7 @@ def test_failures_keep_partial_text_and_exit_nonzero(sample):
         experts = yget(root, "critiques/experts.yaml", "panels.personas.experts")
         fake.push({"text": "half an answer that stops here and never ends properly", "cut_after": 2, "chunks": 6})
         fake.push({"match": "synthesise", "text": "not json at all"}, {"match": "not valid JSON", "text": "still not"})
-        p = cli("critique", "personas", str(root))
+        p = cli("critique", "personas", str(root), "--yes")
         assert p.returncode == 1
         assert "synthesis failed" in p.stdout and "Traceback" not in p.stderr
         assert len(experts) >= 5
@@ -126,7 +126,7 @@ def test_default_panels_are_fictional_complete_and_used_when_none_is_written(sam
         root = project_with(fake, sample)
         os.remove(root / "critiques/experts.yaml")
         fake.push({"match": "synthesise", "text": synthesis(root)})
-        p = cli("critique", "rubric", str(root))
+        p = cli("critique", "rubric", str(root), "--yes")
         assert p.returncode == 0, p.stderr
         assert "default, domain-general panel" in p.stderr
         names = [e["name"] for e in doc.data["panels"]["rubric"]["experts"]]
@@ -157,7 +157,7 @@ def test_critique_with_transcripts_shows_best_and_worst_as_data(sample):
 
     with FakeOpenAI(default_text="An answer.") as fake:
         root = project_with(fake, sample)
-        p = cli("critique", "rubric", str(root), "--with-transcripts")
+        p = cli("critique", "rubric", str(root), "--with-transcripts", "--yes")
         assert p.returncode == 1 and "no baseline run" in p.stderr
         run = _baseline_run(root)
         assert latest_run(root) == run
@@ -165,7 +165,7 @@ def test_critique_with_transcripts_shows_best_and_worst_as_data(sample):
         assert [k.split(": conversation ")[1] for k in shown] == ["c1", "c3", "c4", "c2"]
         assert all("\x1b" not in v for v in shown.values())
         fake.push({"match": "synthesise", "text": synthesis(root)})
-        p = cli("critique", "rubric", str(root), "--with-transcripts")
+        p = cli("critique", "rubric", str(root), "--with-transcripts", "--yes")
         assert p.returncode == 0, p.stderr
         sent = json.dumps(fake.requests[-2]["body"]["messages"])
         assert "assistant reply in c1" in sent and "why c1" in sent and "<<<DATA-" in sent

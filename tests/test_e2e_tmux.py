@@ -240,6 +240,8 @@ def test_canary_key_never_reaches_the_screen_or_a_file(tmux, sample, tmp_path):
         tmux.send("F6")
         tmux.wait_for("need your approval", what="approval question")
         tmux.send("y")
+        tmux.wait_for("the forecast", what="the critique's forecast")
+        tmux.send("Enter")
         screen = tmux.wait_for(lambda s: "Critique failed" in s or "no expert answered" in s, timeout=60,
                                what="the induced error")
         assert canary not in screen

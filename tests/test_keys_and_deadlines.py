@@ -367,7 +367,7 @@ def test_critique_against_a_silent_server_fails_in_seconds_and_says_why(server, 
     yset(root, "ftd.yaml", "models", {"critic": role, "judges": [role, role]})
     server.responder = lambda body: {"hang": True}
     start = time.monotonic()
-    p = _cli("critique", "rubric", str(root), "--no-cache")
+    p = _cli("critique", "rubric", str(root), "--no-cache", "--yes")
     took = time.monotonic() - start
     assert p.returncode == 1 and "Traceback" not in p.stderr
     out = p.stdout + p.stderr

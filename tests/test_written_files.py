@@ -69,7 +69,7 @@ def critique_with_hostile_critic(sample):
              "target": "wording", "patch": {"file": "config/rubric.yaml", "find": "pass_threshold: 0.80",
                                             "replace": "pass_threshold: 0.85"}},
         ]})})
-        p = cli("critique", "rubric", str(root))
+        p = cli("critique", "rubric", str(root), "--yes")
         assert p.returncode == 0, p.stdout + p.stderr
         assert "\x1b" not in p.stdout and "\x9b" not in p.stdout and "\u202e" not in p.stdout
         # the critic really received the request and really answered with the escapes

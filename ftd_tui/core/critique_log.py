@@ -8,6 +8,7 @@ Front matter of a log:
   proposals:
     - {id: P1, title: …, severity: critical, disposition: accepted, reason: …}
   dispositions_artifact_hash: "sha256:…"   # the artifact after accepted patches were applied
+  reviewed: {reason: …, at: …}         # "reviewed, nothing to change": counts as dispositioned
 """
 
 from __future__ import annotations
@@ -63,20 +64,35 @@ def critique_status(root: Path, unit: str, current_hash: str | None) -> tuple[Cr
     if not isinstance(fm, dict):
         return CritiqueStatus(unit, rel, False, False, "the latest critique has no front matter"), [
             make("CRT001", rel, 1, 1, "no front matter")]
-    if fm.get("synthesis") is not True:
+    open_items = open_proposals(fm)
+    reviewed = reviewed_reason(fm)
+    if fm.get("synthesis") is not True and not reviewed:
         return CritiqueStatus(unit, rel, False, False, "the latest critique has no synthesis yet"), []
-    open_items = []
+    if open_items:
+        return CritiqueStatus(unit, rel, False, False,
+                              f"{len(open_items)} critical/major proposal(s) await a decision: " + ", ".join(open_items[:5])), []
+    done = f"reviewed, nothing to change: {reviewed}" if reviewed else "critique dispositioned"
+    stale = current_hash is not None and fm.get("dispositions_artifact_hash") != current_hash
+    if stale:
+        return CritiqueStatus(unit, rel, True, True, "the artifact changed after the critique was dispositioned"
+                              + (" (reviewed, nothing to change)" if reviewed else "")), []
+    return CritiqueStatus(unit, rel, True, False, done), []
+
+
+def open_proposals(fm: dict) -> list[str]:
+    """The ids of a log's critical and major proposals still awaiting a decision."""
+    out = []
     for p in fm.get("proposals") or []:
         if not isinstance(p, dict):
             continue
         if p.get("severity") in ("critical", "major"):
             disp = p.get("disposition")
             if disp not in DISPOSITIONS or (disp != "accepted" and not str(p.get("reason") or "").strip()):
-                open_items.append(str(p.get("id", "?")))
-    if open_items:
-        return CritiqueStatus(unit, rel, False, False,
-                              f"{len(open_items)} critical/major proposal(s) await a decision: " + ", ".join(open_items[:5])), []
-    stale = current_hash is not None and fm.get("dispositions_artifact_hash") != current_hash
-    if stale:
-        return CritiqueStatus(unit, rel, True, True, "the artifact changed after the critique was dispositioned"), []
-    return CritiqueStatus(unit, rel, True, False, "critique dispositioned"), []
+                out.append(str(p.get("id", "?")))
+    return out
+
+
+def reviewed_reason(fm: dict) -> str:
+    """The reason of a "reviewed, nothing to change" record (``reviewed: {reason, at}``), or ""."""
+    r = fm.get("reviewed")
+    return " ".join(str(r.get("reason") or "").split()) if isinstance(r, dict) else ""

@@ -25,6 +25,9 @@ def _dump(data: dict) -> str:
     y.default_flow_style = False
     y.width = 1_000_000
     y.allow_unicode = True
+    # keys in the order written: a proposal's edit values (a new criterion) apply from the log
+    # later, and its name, question and examples read in the order a person wrote them
+    y.sort_base_mapping_type_on_output = False
     buf = io.StringIO()
     y.dump(data, buf)
     return buf.getvalue()
@@ -71,7 +74,45 @@ def record_disposition(path: Path, index: int, disposition: str, reason: str, ar
     save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)  # a pasted reason too
 
 
+def record_reviewed(path: Path, reason: str, artifact_hash: str | None) -> None:
+    """"Reviewed, nothing to change": ``reviewed: {reason, at}`` and the artifact's hash, as
+    exact edits to the log's front matter. The gate counts it like a disposition (stale once
+    the artifact changes); critical and major proposals are decided one by one, never waved through."""
+    reason = " ".join(str(reason).split())
+    if not reason:
+        raise ValueError("a reason is needed: why nothing needs to change")
+    data = path.read_bytes()
+    stamp = FileStamp.of(path, data)
+    text, _ = decode_text(data)
+    md = parse_markdown(text)
+    if md.front_matter is None:
+        raise ValueError(f"{path} has no front matter")
+    fm: YamlDocument = md.front_matter
+    fm = fm.set("reviewed", {"reason": reason, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, create=True)
+    fm = fm.set("dispositions_artifact_hash", artifact_hash, create=True)
+    end = text.index("\n---", 3) + 1  # the closing fence of the front matter
+    save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)
+
+
 def read_front(path: Path) -> dict:
     text, _ = decode_text(path.read_bytes())
     md = parse_markdown(text)
     return md.front_matter.data if md.front_matter is not None and isinstance(md.front_matter.data, dict) else {}
+
+
+def record_candidate(path: Path, index: int, disposition: str, where: str | None = None) -> None:
+    """A candidate's fate ("taken" into the rubric or the scenarios, or "dropped"), as exact
+    edits to the log's front matter; the candidates never gate, so no hash is recorded."""
+    data = path.read_bytes()
+    stamp = FileStamp.of(path, data)
+    text, _ = decode_text(data)
+    md = parse_markdown(text)
+    if md.front_matter is None:
+        raise ValueError(f"{path} has no front matter")
+    fm: YamlDocument = md.front_matter
+    fm = fm.set(f"candidates[{index}].disposition", disposition, create=True)
+    fm = fm.set(f"candidates[{index}].decided_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), create=True)
+    if where:
+        fm = fm.set(f"candidates[{index}].taken_into", where, create=True)
+    end = text.index("\n---", 3) + 1
+    save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.project import Project
 from ..core.yamldoc import YamlDocument
-from ..core.textsafe import clean, visible
+from ..core.textsafe import clean
 from ..llm.door import Door, LLMError
 from .digest import Digest, answer_tokens, answer_words, build_digest
 from .log import write_log
@@ -24,6 +24,11 @@ FLAG_KEYS = ("safety_gates", "pass_threshold", "na_valid")
 
 class CritiqueError(Exception):
     pass
+
+
+# an error, never a blank tab: the CLI and the app's error view then offer the three ways on
+# (retry the synthesis, write the changes yourself, mark it reviewed with a reason)
+NO_PROPOSALS = "the synthesis returned no proposals"
 
 
 @dataclass
@@ -41,11 +46,30 @@ class Voice:
 @dataclass
 class ProposalView:
     data: dict
-    file_id: str | None
+    file_id: str | None  # the first file its edits change (file_ids: all of them)
     problem: str = ""  # why it cannot be applied as written
     flagged: list[str] = field(default_factory=list)
     disposition: str | None = None
     reason: str = ""
+    file_ids: list[str] = field(default_factory=list)
+    marks: list[str] = field(default_factory=list)  # the project's rules it would break (critique/proposal_review.py)
+    findings: list[str] = field(default_factory=list)  # `ftd check` findings the patched text adds
+    apply_error: str = ""  # why accepting it into the buffers failed last time (the app)
+
+    @property
+    def edits(self) -> list[dict]:
+        from .edits import proposal_edits
+
+        return proposal_edits(self.data)
+
+    @property
+    def disagreement(self) -> str:
+        return str(self.data.get("disagreement") or "")
+
+    @property
+    def warned(self) -> bool:
+        """Worth a ⚠: it touches what passes or rejects, breaks a rule, or adds a finding."""
+        return bool(self.flagged or self.marks or self.findings)
 
 
 @dataclass
@@ -61,6 +85,8 @@ class CritiqueRun:
     default_panel: bool = False
     with_transcripts: bool = False
     plan: object = None  # the CritiquePlan it ran
+    candidates: list[dict] = field(default_factory=list)  # the experts' test material (critique/material.py)
+    material_notes: list[str] = field(default_factory=list)  # what was left out of it, and why
 
 
 def unit_texts(project: Project, unit: str, buffers: dict[str, str] | None = None) -> dict[str, str]:
@@ -122,7 +148,8 @@ def critique_context(project: Project) -> dict:
     s = s if isinstance(s, dict) else {}
     dep = s.get("deployment") if isinstance(s.get("deployment"), dict) else {}
     bud = s.get("budget") if isinstance(s.get("budget"), dict) else {}
-    constraints = ", ".join(f"{k}: {v}" for k, v in {**dep, **bud}.items() if v not in (None, ""))
+    constraints = ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}"
+                            for k, v in {**dep, **bud}.items() if v not in (None, ""))
     return {"domain": s.get("domain"), "description": s.get("description"), "constraints": constraints}
 
 
@@ -206,26 +233,24 @@ def plan_critique(project: Project, unit: str, *, buffers: dict[str, str] | None
 
 
 def review_proposal(p: dict, project: Project, unit: str, texts: dict[str, str]) -> ProposalView:
-    patch = p.get("patch") or {}
-    target = str(patch.get("file") or "")
-    by_rel = {project.files[a].rel: a for a in texts}
-    file_id = by_rel.get(target) or (target if target in texts else None)
-    view = ProposalView(p, file_id)
-    joined = f"{patch.get('find', '')}\n{patch.get('replace', '')}"
-    view.flagged = [k for k in FLAG_KEYS if k in joined]
-    if target.endswith("ftd.yaml") or target == "settings":
-        view.problem = "proposals never touch ftd.yaml"
-    elif file_id is None:
-        view.problem = f"it targets {clean(target) or 'no file'}, which is not under review"
-    elif visible(str(patch.get("replace", ""))) != str(patch.get("replace", "")).replace("\r\n", "\n"):
-        # a terminal escape or bidi override from the model would enter the artifact unseen
-        view.problem = "its replacement holds control or bidi characters (shown escaped in the log)"
-    else:
-        count = texts[file_id].count(str(patch.get("find", ""))) if patch.get("find") else 0
-        if count != 1:
-            view.problem = "its text to replace is not in the file" if count == 0 else \
-                f"its text to replace occurs {count} times"
+    """Every edit applied to ``texts`` (artifact id -> text), `ftd check` run on the result, the
+    project's rules checked (critique/proposal_review.py): what the person sees before deciding."""
+    from .proposal_review import review
+
+    r = review(p, project, texts)
+    view = ProposalView(p, r.file_ids[0] if r.file_ids else None, r.problem, r.flagged,
+                        file_ids=r.file_ids, marks=r.marks, findings=r.findings)
     return view
+
+
+def apply_proposal(p: dict, project: Project, texts: dict[str, str]) -> dict[str, str]:
+    """The new text of every artifact the proposal's edits change (artifact id -> text), from
+    ``texts``; an EditFailed (critique/edits.py) says which edit no longer applies, and why."""
+    from .edits import apply_edits, proposal_edits
+
+    by_rel = {project.files[a].rel: a for a in texts}
+    changed = apply_edits(proposal_edits(p), {rel: texts[a] for rel, a in by_rel.items()})
+    return {by_rel[rel]: text for rel, text in changed.items()}
 
 
 def apply_patch(text: str, patch: dict) -> str:
@@ -237,7 +262,10 @@ def apply_patch(text: str, patch: dict) -> str:
 
 async def run_critique(door: Door, project: Project, unit: str, on_event: Callable[[str, Voice | None], None] | None = None,
                        *, buffers: dict[str, str] | None = None, use_cache: bool = True,
-                       with_transcripts: bool = False, plan: CritiquePlan | None = None) -> CritiqueRun:
+                       with_transcripts: bool = False, plan: CritiquePlan | None = None,
+                       synthesis_cache: bool = True) -> CritiqueRun:
+    """``synthesis_cache=False``: the experts' answers may come from the response cache (identical
+    requests hit it) while the synthesis is asked again: the retry after an empty synthesis."""
     plan = plan or plan_critique(project, unit, buffers=buffers, with_transcripts=with_transcripts,
                                  settings=door.settings)
     texts, voices = plan.texts, plan.voices
@@ -280,18 +308,48 @@ async def run_critique(door: Door, project: Project, unit: str, on_event: Callab
         emit("synthesis", None)
         try:
             synth, _ = await door.structured(role, plan.synthesis_request(answered), Synthesis,
-                                             use_cache=use_cache)
+                                             use_cache=use_cache and synthesis_cache)
             run.proposals = [review_proposal(p.model_dump(), project, unit, texts) for p in synth.proposals]
         except LLMError as exc:
-            run.synthesis_error = exc.message
+            run.synthesis_error = f"the synthesis failed: {exc.message}"
+        if not run.proposals and not run.synthesis_error:
+            run.synthesis_error = NO_PROPOSALS
         emit("proposals", None)
     except asyncio.CancelledError:
         run.cancelled = True
     finally:
+        run.candidates, run.material_notes = collect_material(voices)
         run.log_path = write_log(project.root, unit, _front(run, role.model, started, door), [
             (f"{v.name} ({v.kind}){' — difficult user' if v.difficult_user else ''}",
              v.status + (f": {v.error}" if v.error else ""), v.text) for v in voices])
     return run
+
+
+def collect_material(voices: list[Voice]) -> tuple[list[dict], list[str]]:
+    """Every answered expert's test material, numbered C1, C2, … (a cut answer's too: what
+    arrived is kept, and a person decides what to take)."""
+    from .material import number, parse_material
+
+    found, notes = [], []
+    for v in voices:
+        if v.text.strip():
+            items, why = parse_material(v.text, v.name)
+            found += items
+            notes += why
+    return number(found), notes
+
+
+def _logged_edit(e: dict) -> dict:
+    """An edit as the log keeps it: its fields that are set, the texts verbatim (they apply later)."""
+    out = {k: str(e.get(k) or "") for k in ("file", "op")}
+    if e.get("path") not in (None, ""):
+        out["path"] = str(e["path"])
+    if out["op"] in ("set", "append"):
+        out["value"] = e.get("value")
+    for k in ("find", "replace"):
+        if e.get(k) is not None:
+            out[k] = str(e[k])
+    return out
 
 
 def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
@@ -308,9 +366,14 @@ def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
                        "severity": str(p.data.get("severity")), "target": clean(str(p.data.get("target"))),
                        "experts": [clean(str(e)) for e in p.data.get("experts") or []],
                        "rationale": clean(str(p.data.get("rationale"))),
-                       "patch": {k: str((p.data.get("patch") or {}).get(k, "")) for k in ("file", "find", "replace")},
+                       "disagreement": clean(p.disagreement) or None,
+                       "edits": [_logged_edit(e) for e in p.edits],
                        "cannot_apply": p.problem or None, "flagged": p.flagged or None,
+                       "marks": p.marks or None, "new_findings": p.findings or None,
                        "disposition": None, "reason": None} for p in run.proposals],
+        # candidates: a person takes (into the rubric as UNREVIEWED, or into eval/scenarios.yaml) or drops each
+        "candidates": run.candidates or None,
+        "material_notes": run.material_notes or None,
         "dispositions_artifact_hash": None,
         "usage": {"calls": usage.calls if usage else 0, "input_tokens": usage.input_tokens if usage else 0,
                   "output_tokens": usage.output_tokens if usage else 0,
@@ -337,4 +400,6 @@ def run_from_log(project: Project, unit: str, path, buffers: dict[str, str] | No
             view.disposition = p.get("disposition") or None
             view.reason = p.get("reason") or ""
             run.proposals.append(view)
+    run.candidates = [c for c in front.get("candidates") or [] if isinstance(c, dict)]
+    run.material_notes = [str(n) for n in front.get("material_notes") or []]
     return run

@@ -411,6 +411,9 @@ class FtdApp(App):
             else:
                 line = f"Next · done: {open_gate.next_step}"
             self.query_one("#next", Static).update(Text(clean_line(line)))
+        progress = self.critique_progress()
+        if progress is not None:
+            self.query_one("#next", Static).update(Text(clean_line(progress), style="bold"))
         ed = self.editors.get(self.current or "")
         dirty = self.query_one("#dirty", Static)
         n_dirty = sum(1 for e in self.editors.values() if e.dirty)
@@ -1073,6 +1076,22 @@ class FtdApp(App):
                                     [("decide", "Decide them", "d"), ("new", "Run a new critique", "n"),
                                      ("cancel", "Cancel", "c")], clean_line(status.reason)), chosen)
             return
+        if not fresh and status is not None and status.latest and not status.dispositioned \
+                and "no synthesis" in status.reason:
+            latest = self.root / status.latest
+
+            def after_empty(choice: str | None) -> None:
+                if choice == "reviewed":
+                    self.ask_reviewed(unit, latest)
+                elif choice == "new":
+                    self.action_run_critique(fresh=True, with_transcripts=with_transcripts)
+
+            self.push_screen(Choice(f"The last critique of the {unit} gave no proposals.",
+                                    [("reviewed", "Mark it reviewed, nothing to change", "v"),
+                                     ("new", "Run a new critique", "n"), ("cancel", "Cancel", "c")],
+                                    f"{status.latest}: a reviewed critique, with your reason, closes the critique gate "
+                                    "until the artifact changes"), after_empty)
+            return
         if not is_approved(settings):
             def answered(choice: str | None) -> None:
                 if choice == "approve":
@@ -1085,6 +1104,32 @@ class FtdApp(App):
             self.push_screen(Choice(approval_title(items), [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
                                     "\n".join(items)), answered)
             return
+        self.forecast_critique(unit, merged, with_transcripts)
+
+    def forecast_critique(self, unit: str, merged: dict, with_transcripts: bool) -> None:
+        """F6's forecast (calls, tokens, cost per role), from the very requests the run will send:
+        Enter starts the critique, Escape cancels."""
+        from ..critique.forecast import critique_forecast, lines
+        from ..critique.run import CritiqueError, plan_critique
+
+        try:
+            plan = plan_critique(self.project, unit, buffers=self.dirty_buffers(), with_transcripts=with_transcripts,
+                                 settings=merged)
+            shown = lines(critique_forecast(plan, merged))
+        except CritiqueError as exc:
+            self.notify(clean_line(str(exc)), title="No critique", severity="error", markup=False)
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "start":
+                self.start_critique(unit, merged, with_transcripts, plan=plan)
+
+        self.push_screen(Choice(f"Critique of the {unit}: the forecast", [("start", "Start", "enter"),
+                                                                        ("cancel", "Cancel", "escape")],
+                                "\n".join(shown)), answered)
+
+    def start_critique(self, unit: str, merged: dict, with_transcripts: bool = False, *, plan=None,
+                       synthesis_cache: bool = True) -> None:
         from ..critique.run import panel_source
         from .critique_screen import CritiqueScreen
 
@@ -1101,12 +1146,14 @@ class FtdApp(App):
         def closed(_: object) -> None:
             self._critique_screen = None
             self.call_later(lambda: self.uninstall_screen(name) if name in self._installed_screens else None)
+            self.refresh_status()
 
         self.push_screen(name, closed)
-        self.critique_worker(screen, unit, merged, with_transcripts)
+        self.critique_worker(screen, unit, merged, with_transcripts, plan=plan, synthesis_cache=synthesis_cache)
 
     @work(exclusive=True, group="critique")
-    async def critique_worker(self, screen, unit: str, settings: dict, with_transcripts: bool = False) -> None:
+    async def critique_worker(self, screen, unit: str, settings: dict, with_transcripts: bool = False, *,
+                              plan=None, synthesis_cache: bool = True) -> None:
         from ..core.userdirs import cache_dir
         from ..critique.run import CritiqueError, run_critique
         from ..llm.cache import ResponseCache
@@ -1116,7 +1163,7 @@ class FtdApp(App):
         door = Door(settings, cache=cache, trusted=True)  # the project's roles were approved before this ran
         try:
             run = await run_critique(door, self.project, unit, screen.voice_event, buffers=self.dirty_buffers(),
-                                     with_transcripts=with_transcripts)
+                                     with_transcripts=with_transcripts, plan=plan, synthesis_cache=synthesis_cache)
             screen.finished(run, None)
             self.notify(f"critique of the {unit} saved: {run.log_path.name}", timeout=4, markup=False)
         except (CritiqueError, LLMError) as exc:
@@ -1192,6 +1239,11 @@ class FtdApp(App):
         except LLMError as exc:
             self.notify(clean_line(exc.message), title="No panel suggested", severity="error", markup=False)
             return
+        if not suggestion.experts:
+            self.notify(f"the critic suggested no experts for the {unit} panel: nothing to insert (ask again, or "
+                        "write the panel in critiques/experts.yaml)", title="No panel suggested", severity="warning",
+                        timeout=8, markup=False)
+            return
         panel = {"experts": [{**e.model_dump(exclude_none=True), "fictional": True} for e in suggestion.experts],
                  "difficult_users": [{**u.model_dump(), "fictional": True} for u in suggestion.difficult_users]}
         lines = [f"{e['name']} ({e['kind']}{', ' + e['school'] if e.get('school') else ''}) — fictional: "
@@ -1250,6 +1302,56 @@ class FtdApp(App):
     def cancel_critique(self) -> None:
         self.workers.cancel_group(self, "critique")
 
+    def critique_progress(self) -> str | None:
+        """The status line's words while a critique runs behind the editor (sent back with b / F6)."""
+        screen = self._critique_screen
+        if screen is None or not screen.running or screen in self.screen_stack:
+            return None
+        done = sum(1 for v in screen.voices if v.status in ("done", "error", "cancelled"))
+        doing = " · synthesising proposals" if screen.synthesising else ""
+        return f"critique of the {screen.unit} running · {done}/{len(screen.voices)} answered{doing} · F6 shows it"
+
+    def retry_synthesis(self, screen) -> None:
+        """After an empty synthesis: a new critique of the same unit whose experts' answers come from
+        the response cache (their requests are byte-identical), the synthesis asked again uncached."""
+        run = screen.run
+        merged, _ = self.model_settings()
+        screen.dismiss(None)
+        self.notify("asking the synthesis again; the experts' answers come from the response cache",
+                    timeout=4, markup=False)
+        self.call_later(lambda: self.start_critique(screen.unit, merged, bool(run and run.with_transcripts),
+                                                    synthesis_cache=False))
+
+    def write_them_yourself(self, unit: str) -> None:
+        from ..critique.prompts import UNIT_FILES
+
+        self.open_artifact(UNIT_FILES[unit][0], focus=True)
+        self.notify(f"write the changes yourself; the critique gate of the {unit} stays open until a new critique "
+                    "is decided or this one is marked reviewed (F6, then v)", timeout=8, markup=False)
+
+    def ask_reviewed(self, unit: str, log_path) -> None:
+        from .critique_screen import ReasonScreen
+
+        def given(reason: str | None) -> None:
+            if reason:
+                self.record_reviewed(unit, log_path, reason)
+
+        self.push_screen(ReasonScreen(f"Reviewed the {unit}, nothing to change: why?"), given)
+
+    def record_reviewed(self, unit: str, log_path, reason: str) -> bool:
+        """"Reviewed, nothing to change" with a reason on the critique's log: it closes the gate like
+        a disposition (with the hash the artifact will have once the buffers are saved)."""
+        from ..critique.log import record_reviewed
+
+        try:
+            record_reviewed(log_path, reason, self.unit_hash(unit))
+        except Exception as exc:  # the log is ours, but the disk may be full or the file moved
+            self.notify(f"could not record it: {clean_line(str(exc))}", severity="error", markup=False)
+            return False
+        self.notify(f"the {unit} critique is recorded as reviewed, nothing to change", markup=False)
+        self.schedule_validation()
+        return True
+
     def buffer_text(self, artifact_id: str) -> str:
         ed = self.editors.get(artifact_id)
         return ed.text if ed is not None else (self.project.files[artifact_id].text or "")
@@ -1270,24 +1372,39 @@ class FtdApp(App):
         return unit_hash(parts)
 
     def accept_proposal(self, run, index: int) -> bool:
+        """Every edit of the proposal into the editor buffers, as one undoable change per file (you
+        save); when any edit no longer applies to the buffers, nothing is applied, the reason is
+        shown and the proposal is not marked accepted."""
+        from ..critique.edits import EditFailed
+        from ..critique.run import apply_proposal
+
         p = run.proposals[index]
-        patch = p.data.get("patch") or {}
-        self.open_artifact(p.file_id)
-        ed = self.editors[p.file_id]
-        text, find = ed.text, str(patch.get("find", ""))
-        if not find or text.count(find) != 1:
-            self.notify("the proposal no longer applies: its text to replace is not in the buffer exactly once",
+        p.apply_error = ""
+        try:
+            changed = apply_proposal(p.data, self.project, {aid: self.buffer_text(aid) for aid in run.texts})
+        except EditFailed as exc:
+            p.apply_error = clean_line(str(exc))
+        except Exception as exc:  # an edit yamldoc cannot make in a way not foreseen: said, never raised
+            p.apply_error = f"an edit could not be made ({clean_line(str(exc)) or type(exc).__name__})"
+        else:
+            if not changed:
+                p.apply_error = "its edits change nothing in the buffers now"
+        for aid in changed if not p.apply_error else ():
+            self.open_artifact(aid)
+            ed = self.editors.get(aid)
+            if ed is None or ed.read_only:
+                p.apply_error = f"{self.project.files[aid].rel} cannot be edited here"
+                break
+        if p.apply_error:
+            self.notify(f"{p.data.get('id')} no longer applies, so nothing was changed: {p.apply_error}",
                         severity="error", markup=False)
             return False
-        at = text.index(find)
-
-        def loc(offset: int) -> tuple[int, int]:
-            row = text.count("\n", 0, offset)
-            return row, offset - (text.rfind("\n", 0, offset) + 1)
-
-        ed.replace(str(patch.get("replace", "")), loc(at), loc(at + len(find)))  # one undoable edit
+        for aid, text in changed.items():
+            self._replace_buffer(self.editors[aid], text)  # one undoable edit per file
+        self.open_artifact(next(iter(changed)))
         self.record_disposition(run, index, "accepted", "")
-        self.notify(f"applied {p.data.get('id')} to {self.project.files[p.file_id].rel}; save to keep it", markup=False)
+        files = ", ".join(self.project.files[a].rel for a in changed)
+        self.notify(f"applied {p.data.get('id')} to {files}; save to keep it", markup=False)
         return True
 
     def record_disposition(self, run, index: int, disposition: str, reason: str) -> None:
@@ -1300,6 +1417,59 @@ class FtdApp(App):
         except Exception as exc:  # the log is ours, but the disk may be full or the file moved
             self.notify(f"could not record the decision: {clean_line(str(exc))}", severity="error", markup=False)
         self.schedule_validation()
+
+    def take_candidate(self, run, index: int) -> bool:
+        """An expert's test material into the design: an example into the rubric buffer typed
+        UNREVIEWED (one undoable edit; you save), a user message into eval/scenarios.yaml."""
+        from ..core.project import FileStamp, save_atomic
+        from ..critique.candidates import CandidateError, add_example, add_scenario
+
+        c = run.candidates[index]
+        source = run.log_path.stem if run.log_path is not None else "(unsaved)"
+        try:
+            if c.get("kind") == "example":
+                self.open_artifact("rubric")
+                ed = self.editors.get("rubric")
+                if ed is None:
+                    return False
+                self._replace_buffer(ed, add_example(ed.text, c, source))
+                where = f"config/rubric.yaml criteria.{c.get('criterion')} (UNREVIEWED)"
+                self.notify(f"{c.get('id')} is in {c.get('criterion')}'s examples as UNREVIEWED: type it "
+                            f"{c.get('label')} once you agree, then save", markup=False)
+            else:
+                path = self.root / "eval" / "scenarios.yaml"
+                if not path.is_file():
+                    self.notify("eval/scenarios.yaml is drawn by the first baseline run (F5): take this message "
+                                "after that", severity="warning", markup=False)
+                    return False
+                data = path.read_bytes()
+                lf = self.project.files["taxonomy"].ensure_parsed()
+                rub = self.project.overlay(self.dirty_buffers()).files["rubric"].ensure_parsed().data
+                gates = [str(g) for g in (rub.get("safety_gates") or [])] if isinstance(rub, dict) else []
+                new, sid = add_scenario(data.decode("utf-8"), c, source, lf.data, gates)
+                save_atomic(path, new.encode("utf-8"), FileStamp.of(path, data))
+                where = f"eval/scenarios.yaml {sid}"
+                self.notify(f"{c.get('id')} is scenario {sid} in eval/scenarios.yaml: the next baseline run "
+                            "holds it", markup=False)
+        except (CandidateError, OSError, UnicodeDecodeError) as exc:
+            self.notify(f"cannot take {c.get('id')}: {clean_line(str(exc))}", severity="error", markup=False)
+            return False
+        return self._record_candidate(run, index, "taken", where)
+
+    def drop_candidate(self, run, index: int) -> bool:
+        return self._record_candidate(run, index, "dropped", None)
+
+    def _record_candidate(self, run, index: int, disposition: str, where: str | None) -> bool:
+        from ..critique.log import record_candidate
+
+        run.candidates[index]["disposition"] = disposition
+        if where:
+            run.candidates[index]["taken_into"] = where
+        try:
+            record_candidate(run.log_path, index, disposition, where)
+        except Exception as exc:  # the log is ours, but the disk may be full or the file moved
+            self.notify(f"could not record it in the log: {clean_line(str(exc))}", severity="error", markup=False)
+        return True
 
     def action_gates(self) -> None:
         if self.snapshot is None:

@@ -58,9 +58,14 @@ class CritiqueScreen(Screen[None]):
     CritiqueScreen.narrow #voices, CritiqueScreen.narrow #proposals { display: none; }
     CritiqueScreen #answer-scroll { width: 1fr; border: round $primary-muted; padding: 0 1; }
     CritiqueScreen #diff { width: 1fr; border: round $primary-muted; padding: 0 1; }
+    CritiqueScreen #synthesis-error { width: 1fr; border: round $error; padding: 1 2; }
     CritiqueScreen .hidden { display: none; }
     """
     BINDINGS = [
+        # when the synthesis gave nothing (the error view): the three ways on, first in the footer
+        Binding("s", "retry_synthesis", "Retry", id="critique-retry-synthesis"),
+        Binding("w", "write_yourself", "Write", id="critique-write-yourself"),
+        Binding("v", "mark_reviewed", "Reviewed", id="critique-mark-reviewed"),
         Binding("escape", "cancel_or_close", "Cancel / close", id="critique-cancel"),
         Binding("right,n", "step(1)", "Next", id="critique-next"),
         Binding("left,p", "step(-1)", "Previous", id="critique-prev"),
@@ -81,6 +86,8 @@ class CritiqueScreen(Screen[None]):
         self.running = True
         self._list_stale = False
         self._shown: tuple[str, str] = ("", "")
+        self.synthesising = False
+        self.nothing_came = False  # finished, not cancelled, no proposals: the error view and its three ways on
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Expert critique · {self.unit} · starting…"), id="strip")
@@ -91,6 +98,8 @@ class CritiqueScreen(Screen[None]):
             yield OptionList(id="proposals", classes="hidden")
             with VerticalScroll(id="diff", classes="hidden"):
                 yield Static("", id="diff-body")
+            with VerticalScroll(id="synthesis-error", classes="hidden"):
+                yield Static("", id="synthesis-error-body")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -111,9 +120,12 @@ class CritiqueScreen(Screen[None]):
             self.voices.append(voice)
             self._list_stale = True
         if kind == "synthesis":
+            self.synthesising = True
             self.update_strip("synthesising proposals…")
         if kind == "status":
             self._list_stale = True
+        if kind in ("status", "synthesis") and self.app.screen is not self:
+            self.app.refresh_status()  # sent to the background: the app's status line counts the answers
 
     def refresh_voices(self) -> None:
         lv = self.query_one("#voices", OptionList)
@@ -138,7 +150,7 @@ class CritiqueScreen(Screen[None]):
             line = (f"{self.unit} · {self.index + 1}/{len(self.voices)} · {clean_line(v.name)} (fictional {v.kind}) · "
                     f"{v.status} · {len(v.text.split())} words")
         else:
-            line = f"{self.unit} · proposals"
+            line = f"{self.unit} · " + ("no proposals" if self.view == "error" else "proposals")
         done = sum(1 for v in self.voices if v.status in ("done", "error", "cancelled"))
         line += f"   [{done}/{len(self.voices)} answered]" + (f" {extra}" if extra else "")
         self.query_one("#strip", Static).update(Text(line))
@@ -183,16 +195,22 @@ class CritiqueScreen(Screen[None]):
     def finished(self, run, error: str | None) -> None:
         self.running = False
         self.run = run
+        self.app.refresh_status()  # the status line's "critique … running" ends with it
         if error:
             self.update_strip(f"— {error}")
             return
         if run is None:
             return
         if run.synthesis_error:
-            self.update_strip(f"— synthesis failed: {clean_line(run.synthesis_error)}")
+            self.update_strip(f"— {clean_line(run.synthesis_error)}")
         if run.proposals:
             self.refresh_proposals()
             self.set_view("proposals")
+        elif not run.cancelled:
+            self.nothing_came = True
+            self.show_synthesis_error()
+            self.set_view("error")
+        self.refresh_bindings()
 
     def refresh_proposals(self) -> None:
         lv = self.query_one("#proposals", OptionList)
@@ -204,7 +222,7 @@ class CritiqueScreen(Screen[None]):
             state = {"accepted": "✓ ", "rejected": "✗ ", "deferred": "… "}.get(p.disposition or "", "  ")
             label.append(state, style="bold")
             label.append(f"{sev[:4]:<5}", style=SEVERITY_STYLE.get(sev, ""))
-            if p.flagged:
+            if p.warned:
                 label.append("⚠ ", style="bold yellow")
             label.append(clean_line(str(p.data.get("title"))))
             options.append(Option(label, id=f"proposal-{i}"))
@@ -219,36 +237,56 @@ class CritiqueScreen(Screen[None]):
     def show_proposal(self, i: int) -> None:
         p = self.run.proposals[i]
         body = Text()
+        edits = len(p.edits)
         body.append(f"{clean_line(str(p.data.get('id')))} · {clean_line(str(p.data.get('severity')))} · "
-                    f"{clean_line(str(p.data.get('title')))}\n", style="bold")
+                    f"{clean_line(str(p.data.get('title')))}" + (f" · {edits} edits, applied together" if edits > 1 else "")
+                    + "\n", style="bold")
         if p.flagged:
             body.append(f"⚠ touches {', '.join(p.flagged)}: a change to what rejects or passes a conversation\n",
                         style="bold yellow")
+        for m in p.marks:
+            body.append(f"⚠ {clean_line(m)}\n", style="bold yellow")
+        for f in p.findings:
+            body.append(f"⚠ new finding once applied: {clean_line(f)}\n", style="bold yellow")
         body.append(f"experts: {clean_line(', '.join(map(str, p.data.get('experts') or [])))}\n", style="dim")
+        if p.disagreement:
+            body.append(f"the experts disagree: {clean(p.disagreement)}\n", style="magenta")
         body.append(clean(str(p.data.get("rationale"))) + "\n\n")
         if p.problem:
-            body.append(f"cannot be applied as written: {p.problem} (reject or defer it)\n", style="bold red")
-        elif p.file_id:
-            before = self.app.buffer_text(p.file_id)
-            from ..critique.run import apply_patch
+            body.append(f"cannot be applied as written: {clean_line(p.problem)} (reject or defer it)\n", style="bold red")
+        else:
+            from ..critique.run import apply_proposal
 
+            project = self.app.project
             try:
-                after = apply_patch(before, p.data.get("patch") or {})
-                for line in unified(before, after, "now", "proposed"):
+                changed = apply_proposal(p.data, project, {aid: self.app.buffer_text(aid) for aid in self.run.texts})
+            except Exception as exc:  # an EditFailed says which edit and why
+                changed = {}
+                body.append(f"no longer applies to the buffers, so accepting it changes nothing: "
+                            f"{clean_line(str(exc))}\n", style="bold red")
+            for aid, after in changed.items():
+                rel = project.files[aid].rel
+                if len(changed) > 1:
+                    body.append(f"── {clean_line(rel)}\n", style="bold")
+                for line in unified(self.app.buffer_text(aid), after, f"{rel} now", f"{rel} proposed"):
                     style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else ""
                     body.append(clean_line(line) + "\n", style=style)
-            except Exception as exc:
-                body.append(f"no longer applies to the buffer: {clean_line(str(exc))}\n", style="bold red")
+        if p.apply_error and p.disposition != "accepted":
+            body.append(f"\nnot accepted: {clean_line(p.apply_error)}\n", style="bold red")
         if p.disposition:
             body.append(f"\n{p.disposition}" + (f": {clean_line(p.reason)}" if p.reason else ""), style="bold")
         self.query_one("#diff-body", Static).update(body)
 
     def set_view(self, view: str) -> None:
         self.view = view
-        answers = view == "answers"
-        for wid, show in (("#voices", answers), ("#answer-scroll", answers), ("#proposals", not answers), ("#diff", not answers)):
+        answers, error = view == "answers", view == "error"
+        for wid, show in (("#voices", answers), ("#answer-scroll", answers), ("#proposals", view == "proposals"),
+                          ("#diff", view == "proposals"), ("#synthesis-error", error)):
             self.query_one(wid).set_class(not show, "hidden")
-        if not answers:
+        self.refresh_bindings()
+        if error:
+            self.query_one("#synthesis-error").focus()
+        elif not answers:
             lv = self.query_one("#proposals", OptionList)
             lv.focus()
             if self.run and self.run.proposals:
@@ -258,6 +296,58 @@ class CritiqueScreen(Screen[None]):
     def action_toggle_view(self) -> None:
         if self.run is not None and self.run.proposals:
             self.set_view("proposals" if self.view == "answers" else "answers")
+        elif self.nothing_came:
+            self.set_view("error" if self.view == "answers" else "answers")
+
+    # ---- when the synthesis gave nothing
+    def show_synthesis_error(self, recorded: str = "") -> None:
+        from ..critique.prompts import UNIT_FILES
+
+        files = ", ".join(self.app.project.files[a].rel for a in UNIT_FILES[self.unit])
+        body = Text()
+        body.append(clean_line(self.run.synthesis_error or "the synthesis returned no proposals") + "\n\n", style="bold red")
+        body.append("The experts' answers are kept in the log (tab shows them). Three ways on:\n\n")
+        for key, what, detail in (
+                ("s", "retry the synthesis", "a new critique: the experts' answers come from the response cache "
+                                             "(identical requests), only the synthesis is asked again"),
+                ("w", "write them yourself", f"back to the editor on {files}"),
+                ("v", "mark it reviewed, nothing to change", "with a reason; this closes the critique gate until "
+                                                            "the artifact changes")):
+            body.append(f"  {key}  ", style="bold reverse")
+            body.append(f" {what}", style="bold")
+            body.append(f" — {detail}\n\n")
+        if recorded:
+            body.append(f"recorded: reviewed, nothing to change: {clean_line(recorded)}\n", style="bold green")
+        self.query_one("#synthesis-error-body", Static).update(body)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("retry_synthesis", "write_yourself", "mark_reviewed"):
+            return self.nothing_came  # shown in the footer only when the synthesis gave nothing
+        if action == "decide":
+            return self.view == "proposals"  # the footer names the keys that act here
+        if action in ("step", "background"):
+            return self.view != "error"  # in the error view: esc closes, and its three keys fit the footer
+        return True
+
+    def action_retry_synthesis(self) -> None:
+        if self.nothing_came and self.run is not None:
+            self.app.retry_synthesis(self)
+
+    def action_write_yourself(self) -> None:
+        if self.nothing_came:
+            self.dismiss(None)
+            self.app.write_them_yourself(self.unit)
+
+    def action_mark_reviewed(self) -> None:
+        if not self.nothing_came or self.run is None or self.run.log_path is None:
+            return
+
+        def reason_given(reason: str | None) -> None:
+            if reason and self.app.record_reviewed(self.unit, self.run.log_path, reason):
+                self.show_synthesis_error(reason)
+                self.set_view("error")
+
+        self.app.push_screen(ReasonScreen(f"Reviewed the {self.unit}, nothing to change: why?"), reason_given)
 
     def action_decide(self, disposition: str) -> None:
         if self.view != "proposals" or self.run is None or not self.run.proposals:
@@ -269,6 +359,7 @@ class CritiqueScreen(Screen[None]):
                 self.app.notify("this proposal cannot be applied as written: reject or defer it", markup=False)
                 return
             if not self.app.accept_proposal(self.run, i):
+                self.show_proposal(i)  # says plainly why nothing was applied
                 return
             self.refresh_proposals()
             self.show_proposal(i)
@@ -286,6 +377,7 @@ class CritiqueScreen(Screen[None]):
         """Back to the editor while the experts keep streaming; F6 returns here."""
         if self.app.screen is self:
             self.app.pop_screen()
+            self.app.refresh_status()
 
     def action_cancel_or_close(self) -> None:
         if self.running:
