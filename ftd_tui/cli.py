@@ -412,6 +412,15 @@ def cmd_critique(args) -> int:
             print(f"    ⚠ {clean_line(m)}")
         for f in p.findings:
             print(f"    ⚠ new finding: {clean_line(f)}")
+    if run.candidates:
+        print(f"\n{len(run.candidates)} candidate test case(s) from the experts (UNREVIEWED: take or drop each in the "
+              "app, F6 then tab):")
+        for c in run.candidates:
+            what = (f"calibration example for {c.get('criterion')}, suggested {c.get('label')}" if c.get("kind") == "example"
+                    else f"user message: {c.get('message')}")
+            print(f"- {clean_line(str(c.get('id')))} {clean_line(what)[:110]} (fictional {clean_line(str(c.get('expert')))})")
+    for note in run.material_notes:
+        print(f"  note: {clean_line(note)}")
     print(f"\nlog: {run.log_path}")
     if run.proposals:
         print("decide each proposal in the app (F6 on the artifact); critical and major ones gate 'done'")

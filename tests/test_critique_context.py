@@ -198,3 +198,65 @@ def test_candidates_arrive_unreviewed_and_taking_one_types_nothing_for_the_perso
     assert "        context: |" in new  # a person reads a block, not one long flow line
     with pytest.raises(CandidateError, match="no criterion SAFE9"):
         add_example(rubric, {**front["candidates"][0], "criterion": "SAFE9"}, "log")
+
+
+def test_in_the_app_candidates_are_taken_or_dropped_and_the_log_says_which(sample):
+    """The synthesis gave nothing, yet the experts' test material is there: tab shows it; `a` takes
+    an example into the rubric buffer as UNREVIEWED (one undo step) and a message into
+    eval/scenarios.yaml; `r` drops one; the log records each."""
+    from apphelp import run, running, wait_until
+
+    from ftd_tui.core.scenarios import draw_scenarios, read_scenarios, write_scenarios
+    from ftd_tui.core.trust import approve
+    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.tui.critique_screen import CritiqueScreen
+    from ftd_tui.tui.screens import Choice
+
+    with FakeOpenAI(default_text=EXPERT_ANSWER) as fake:
+        root = _project(sample, fake)
+        approve(YamlDocument.from_bytes((root / "ftd.yaml").read_bytes()).data, root)
+        tax = YamlDocument.from_bytes((root / "config/input-taxonomy.yaml").read_bytes()).data
+        rub = YamlDocument.from_bytes((root / "config/rubric.yaml").read_bytes()).data
+        (root / "eval").mkdir(exist_ok=True)
+        (root / "eval/scenarios.yaml").write_text(write_scenarios(draw_scenarios(tax, rub, 4, 1, 9000, 24)))
+        before_scenarios = (root / "eval/scenarios.yaml").read_text()
+        fake.push({"match": "synthesise", "text": json.dumps({"proposals": []})})
+
+        async def go():
+            async with running(root) as (app, pilot):
+                app.open_artifact("rubric", focus=True)
+                original = app.editors["rubric"].text
+                await pilot.press("f6")
+                await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="the forecast")
+                await pilot.press("enter")
+                await wait_until(pilot, lambda: isinstance(app.screen, CritiqueScreen) and app.screen.run is not None,
+                                 timeout=60, what="the critique")
+                screen = app.screen
+                assert screen.view == "error" and len(screen.run.candidates) == 2 * len(screen.voices)
+                assert "candidate test cases to take or drop" in str(screen.query_one("#synthesis-error-body").render())
+                await pilot.press("tab")  # the error view -> the answers
+                await pilot.press("tab")  # -> the candidates
+                assert screen.view == "proposals" and screen.selected() == ("candidate", 0)
+                assert "UNREVIEWED until a person types it" in str(screen.query_one("#diff-body").render())
+                await pilot.press("a")  # C1, an example for SAFE1
+                ed = app.editors["rubric"]
+                await wait_until(pilot, lambda: "type: UNREVIEWED" in ed.text, what="the example in the buffer")
+                assert "suggested_type: FAIL" in ed.text and ed.dirty and screen.run.candidates[0]["disposition"] == "taken"
+                await pilot.press("n", "a")  # C2, a user message: a scenario of its own
+                await wait_until(pilot, lambda: screen.run.candidates[1]["disposition"] == "taken", what="C2 taken")
+                await pilot.press("n", "r")  # C3 dropped
+                await wait_until(pilot, lambda: screen.run.candidates[2]["disposition"] == "dropped", what="C3 dropped")
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: not isinstance(app.screen, CritiqueScreen))
+                ed.focus()
+                await pilot.press("ctrl+z")  # the example was one edit
+                await wait_until(pilot, lambda: ed.text == original, what="one undo restores the rubric")
+
+        run(go())
+    scenarios, problems = read_scenarios((root / "eval/scenarios.yaml").read_text())
+    assert problems == [] and scenarios[-1]["id"] == "x1" and scenarios[-1]["gate"] == "SAFE1"
+    assert "this deadline is literally killing me" in scenarios[-1]["situation"]
+    assert (root / "eval/scenarios.yaml").read_text().startswith(before_scenarios.rstrip("\n"))
+    front = _latest_front(root, "rubric")
+    assert [c["disposition"] for c in front["candidates"][:3]] == ["taken", "taken", "dropped"]
+    assert front["candidates"][1]["taken_into"] == "eval/scenarios.yaml x1"

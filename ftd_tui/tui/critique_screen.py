@@ -151,6 +151,9 @@ class CritiqueScreen(Screen[None]):
                     f"{v.status} · {len(v.text.split())} words")
         else:
             line = f"{self.unit} · " + ("no proposals" if self.view == "error" else "proposals")
+            if self.run is not None and self.run.candidates:
+                taken = sum(1 for c in self.run.candidates if c.get("disposition") == "taken")
+                line += f" · {len(self.run.candidates)} candidates ({taken} taken)"
         done = sum(1 for v in self.voices if v.status in ("done", "error", "cancelled"))
         line += f"   [{done}/{len(self.voices)} answered]" + (f" {extra}" if extra else "")
         self.query_one("#strip", Static).update(Text(line))
@@ -187,9 +190,9 @@ class CritiqueScreen(Screen[None]):
             self.index = (self.index + delta) % len(self.voices)
             self.query_one("#voices", OptionList).highlighted = self.index
             self.refresh_answer()
-        elif self.view == "proposals" and self.run and self.run.proposals:
+        elif self.view == "proposals" and self.run and self.items():
             lv = self.query_one("#proposals", OptionList)
-            lv.highlighted = ((lv.highlighted or 0) + delta) % len(self.run.proposals)
+            lv.highlighted = ((lv.highlighted or 0) + delta) % len(self.items())
 
     # ---- the end of the run
     def finished(self, run, error: str | None) -> None:
@@ -203,14 +206,29 @@ class CritiqueScreen(Screen[None]):
             return
         if run.synthesis_error:
             self.update_strip(f"— {clean_line(run.synthesis_error)}")
-        if run.proposals:
+        if run.proposals or run.candidates:
             self.refresh_proposals()
+        if run.proposals:
             self.set_view("proposals")
         elif not run.cancelled:
             self.nothing_came = True
             self.show_synthesis_error()
             self.set_view("error")
         self.refresh_bindings()
+
+    def items(self) -> list[tuple[str, int]]:
+        """What the proposals list holds, in order: the proposals, then the experts' candidates
+        (test material a person takes or drops)."""
+        if self.run is None:
+            return []
+        return [("proposal", i) for i in range(len(self.run.proposals))] + \
+            [("candidate", j) for j in range(len(self.run.candidates))]
+
+    def selected(self) -> tuple[str, int] | None:
+        items = self.items()
+        if not items:
+            return None
+        return items[min(self.query_one("#proposals", OptionList).highlighted or 0, len(items) - 1)]
 
     def refresh_proposals(self) -> None:
         lv = self.query_one("#proposals", OptionList)
@@ -226,13 +244,55 @@ class CritiqueScreen(Screen[None]):
                 label.append("⚠ ", style="bold yellow")
             label.append(clean_line(str(p.data.get("title"))))
             options.append(Option(label, id=f"proposal-{i}"))
+        for j, c in enumerate(self.run.candidates):
+            label = Text(no_wrap=True, overflow="ellipsis")
+            label.append({"taken": "✓ ", "dropped": "✗ "}.get(c.get("disposition") or "", "  "), style="bold")
+            label.append(f"{clean_line(str(c.get('id'))):<5}", style="cyan")
+            what = (f"example {c.get('criterion')} {c.get('label')}" if c.get("kind") == "example"
+                    else f"message: {c.get('message')}")
+            label.append(clean_line(what))
+            options.append(Option(label, id=f"candidate-{j}"))
         lv.clear_options()
         lv.add_options(options)
-        lv.highlighted = highlighted if highlighted is not None else 0
+        if options:
+            lv.highlighted = min(highlighted if highlighted is not None else 0, len(options) - 1)
 
     @on(OptionList.OptionHighlighted, "#proposals")
     def proposal_chosen(self, event: OptionList.OptionHighlighted) -> None:
-        self.show_proposal(int(event.option.id.removeprefix("proposal-")))
+        kind, _, n = event.option.id.partition("-")
+        self.show_candidate(int(n)) if kind == "candidate" else self.show_proposal(int(n))
+
+    def show_candidate(self, j: int) -> None:
+        c = self.run.candidates[j]
+        body = Text()
+        if c.get("kind") == "example":
+            body.append(f"{clean_line(str(c.get('id')))} · candidate calibration example for {clean_line(str(c.get('criterion')))}"
+                        f" · suggested {clean_line(str(c.get('label')))}\n", style="bold")
+        else:
+            body.append(f"{clean_line(str(c.get('id')))} · candidate scenario: a user message that should break the "
+                        "design\n", style="bold")
+        body.append(f"from the fictional {clean_line(str(c.get('expert')))} · UNREVIEWED until a person types it\n\n",
+                    style="dim")
+        fields = (("context", "context"), ("response", "response"), ("reasoning", "reasoning")) \
+            if c.get("kind") == "example" else (("message", "message"), ("why", "why"), ("topic", "topic"),
+                                                ("criterion", "should be caught by"))
+        for key, title in fields:
+            if c.get(key):
+                body.append(f"{title}\n", style="bold")
+                body.append(clean(str(c[key])) + "\n\n")
+        where = ("into the rubric's examples typed UNREVIEWED (one undoable edit; you save)" if c.get("kind") == "example"
+                 else "into eval/scenarios.yaml as a hand-written scenario")
+        if c.get("disposition"):
+            body.append(f"{c['disposition']}" + (f": {clean_line(str(c.get('taken_into')))}" if c.get("taken_into") else ""),
+                        style="bold")
+        else:
+            body.append(f"a takes it {where} · r drops it", style="bold")
+        self.query_one("#diff-body", Static).update(body)
+
+    def show_selected(self) -> None:
+        sel = self.selected()
+        if sel is not None:
+            self.show_candidate(sel[1]) if sel[0] == "candidate" else self.show_proposal(sel[1])
 
     def show_proposal(self, i: int) -> None:
         p = self.run.proposals[i]
@@ -289,15 +349,14 @@ class CritiqueScreen(Screen[None]):
         elif not answers:
             lv = self.query_one("#proposals", OptionList)
             lv.focus()
-            if self.run and self.run.proposals:
-                self.show_proposal(lv.highlighted or 0)
+            self.show_selected()
         self.update_strip()
 
     def action_toggle_view(self) -> None:
-        if self.run is not None and self.run.proposals:
-            self.set_view("proposals" if self.view == "answers" else "answers")
-        elif self.nothing_came:
-            self.set_view("error" if self.view == "answers" else "answers")
+        # answers → proposals and candidates (when any) → the no-proposals view (when it applies)
+        views = ["answers"] + (["proposals"] if self.items() else []) + (["error"] if self.nothing_came else [])
+        if len(views) > 1:
+            self.set_view(views[(views.index(self.view) + 1) % len(views)] if self.view in views else views[0])
 
     # ---- when the synthesis gave nothing
     def show_synthesis_error(self, recorded: str = "") -> None:
@@ -306,7 +365,9 @@ class CritiqueScreen(Screen[None]):
         files = ", ".join(self.app.project.files[a].rel for a in UNIT_FILES[self.unit])
         body = Text()
         body.append(clean_line(self.run.synthesis_error or "the synthesis returned no proposals") + "\n\n", style="bold red")
-        body.append("The experts' answers are kept in the log (tab shows them). Three ways on:\n\n")
+        body.append("The experts' answers are kept in the log (tab shows them)"
+                    + (f", with {len(self.run.candidates)} candidate test cases to take or drop (tab)"
+                       if self.run.candidates else "") + ". Three ways on:\n\n")
         for key, what, detail in (
                 ("s", "retry the synthesis", "a new critique: the experts' answers come from the response cache "
                                              "(identical requests), only the synthesis is asked again"),
@@ -350,9 +411,15 @@ class CritiqueScreen(Screen[None]):
         self.app.push_screen(ReasonScreen(f"Reviewed the {self.unit}, nothing to change: why?"), reason_given)
 
     def action_decide(self, disposition: str) -> None:
-        if self.view != "proposals" or self.run is None or not self.run.proposals:
+        if self.view != "proposals" or self.run is None:
             return
-        i = self.query_one("#proposals", OptionList).highlighted or 0
+        sel = self.selected()
+        if sel is None:
+            return
+        if sel[0] == "candidate":
+            self.decide_candidate(sel[1], disposition)
+            return
+        i = sel[1]
         p = self.run.proposals[i]
         if disposition == "accepted":
             if p.problem:
@@ -372,6 +439,19 @@ class CritiqueScreen(Screen[None]):
                 self.show_proposal(i)
 
         self.app.push_screen(ReasonScreen(f"{disposition.capitalize()} {p.data.get('id')}: why?"), reason_given)
+
+    def decide_candidate(self, j: int, disposition: str) -> None:
+        if self.run.candidates[j].get("disposition"):
+            self.app.notify(f"{self.run.candidates[j].get('id')} is already {self.run.candidates[j]['disposition']}",
+                            markup=False)
+            return
+        if disposition == "deferred":
+            self.app.notify("a candidate is taken (a) or dropped (r); leaving it undecided costs nothing", markup=False)
+            return
+        done = self.app.take_candidate(self.run, j) if disposition == "accepted" else self.app.drop_candidate(self.run, j)
+        if done:
+            self.refresh_proposals()
+            self.show_candidate(j)
 
     def action_background(self) -> None:
         """Back to the editor while the experts keep streaming; F6 returns here."""
