@@ -104,6 +104,10 @@ async def drive(root: Path) -> None:
         app.open_artifact("rubric", focus=True)
         cpu0, t0 = time.process_time(), time.perf_counter()
         await pilot.press("f6")
+        from ftd_tui.tui.screens import Choice
+
+        await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="the forecast")  # F6 forecasts first
+        await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, CritiqueScreen) and app.screen.run is not None,
                          timeout=120, what="critique finished")
         wall = time.perf_counter() - t0

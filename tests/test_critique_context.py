@@ -260,3 +260,19 @@ def test_in_the_app_candidates_are_taken_or_dropped_and_the_log_says_which(sampl
     front = _latest_front(root, "rubric")
     assert [c["disposition"] for c in front["candidates"][:3]] == ["taken", "taken", "dropped"]
     assert front["candidates"][1]["taken_into"] == "eval/scenarios.yaml x1"
+
+
+def test_a_window_too_small_for_the_artifact_and_an_answer_is_said_before_anything_is_sent(sample):
+    from ftd_tui.core.project import Project
+    from ftd_tui.critique.run import CritiqueError, plan_critique
+
+    project = Project.load(sample("wellbeing-coaching"))
+    settings = {"models": {"critic": {"model": "ollama_chat/qwen3:8b", "num_ctx": 8192}}}
+    with pytest.raises(CritiqueError, match="do not fit the critic's 8,192-token context window"):
+        plan_critique(project, "rubric", settings=settings)
+    # a window that holds the artifact and a shorter answer: the answer budget shrinks to fit
+    full = plan_critique(project, "rubric")
+    settings["models"]["critic"]["num_ctx"] = full.artifact_tokens + 900 + 600 + 1000
+    small = plan_critique(project, "rubric", settings=settings)
+    assert small.words == 700 < full.words and small.digest.tokens <= small.digest.budget < 100
+    assert len(small.digest.cut) >= 10 and "config/input-taxonomy.yaml: the edge cases" in small.digest.cut

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..core.costs import price_for
+from ..core.costs import RoleCost, role_cost
 from ..core.tokens import generation_tokens
 from . import prompts as P
 from .setup import Inputs
@@ -21,15 +21,7 @@ VERDICT_OUT = 220
 STATS_PER_EXCHANGE = 18
 
 
-@dataclass
-class RoleForecast:
-    role: str
-    model: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    cost: float | None
-    price: str  # where the price came from, or why it is unknown
+RoleForecast = RoleCost  # one row: role, model, calls, tokens in and out, cost, where the price came from
 
 
 @dataclass
@@ -48,13 +40,7 @@ class Forecast:
         return asdict(self)
 
 
-def _cost(spec: dict | None, tin: float, tout: float) -> tuple[float | None, str]:
-    price = price_for(spec)
-    if price.local:
-        return 0.0, "local server: no per-token price"
-    if not price.known:
-        return None, price.source
-    return tin * price.input_per_token + tout * price.output_per_token, price.source
+_cost = role_cost
 
 
 def forecast(inputs: Inputs, scenarios: list[dict], done: dict[str, int] | None = None) -> Forecast:

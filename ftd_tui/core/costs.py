@@ -57,6 +57,28 @@ class Price:
         return self.source.startswith("local server")
 
 
+@dataclass
+class RoleCost:
+    """One row of a forecast before paid calls (the baseline's, the critique's)."""
+    role: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost: float | None
+    price: str  # where the price came from, or why it is unknown
+
+
+def role_cost(spec: dict | None, tin: float, tout: float) -> tuple[float | None, str]:
+    """(dollars, where the price came from): None when unknown, 0 for a local server."""
+    price = price_for(spec)
+    if price.local:
+        return 0.0, "local server: no per-token price"
+    if not price.known:
+        return None, price.source
+    return tin * price.input_per_token + tout * price.output_per_token, price.source
+
+
 def price_for(role: dict | None) -> Price:
     if not isinstance(role, dict) or not isinstance(role.get("model"), str):
         return Price(None, None, "role not configured")

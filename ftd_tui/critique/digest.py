@@ -83,7 +83,7 @@ def rubric_blocks(data: Any) -> tuple[list[Block], str]:
         floor = f", floor min_score {_num(c['min_score'])}" if "min_score" in c else ""
         ids = ", ".join(map(str, c.get("criteria") or [])) if isinstance(c.get("criteria"), list) else ""
         head.append(f"  {name}: weight {_num(c.get('weight'))}{floor} · {ids}")
-    blocks = [Block("\n".join(head))]
+    blocks = [Block("\n".join(head), label="the gates, threshold, scoring and categories")]
     for cid, c in criteria.items():
         c = c if isinstance(c, dict) else {}
         examples = c.get("calibration_examples") if isinstance(c.get("calibration_examples"), list) else []
@@ -156,7 +156,7 @@ def taxonomy_blocks(data: Any, doc=None) -> tuple[list[Block], str]:
         if src is None:
             subs = t.get("subtopics") if isinstance(t.get("subtopics"), list) else []
             src = f"{EDGE_TOPIC} {_num(t.get('weight'))}:\n" + "\n".join(f"  - {s}" for s in subs)
-        blocks.append(Block("edge cases, in full (as written, comments included):\n" + src))
+        blocks.append(Block("edge cases, in full (as written, comments included):\n" + src, label="the edge cases"))
     dims = []
     for name, value in body.items():
         if name in RESERVED or not isinstance(value, dict):
@@ -167,12 +167,12 @@ def taxonomy_blocks(data: Any, doc=None) -> tuple[list[Block], str]:
             parts.append(f"{opt} {_num(option_weight(v))}" + (f" ({_one_line(d)})" if d else ""))
         dims.append(f"  {name}: " + ", ".join(parts))
     if dims:
-        blocks.append(Block("dimensions (option weight):\n" + "\n".join(dims)))
+        blocks.append(Block("dimensions (option weight):\n" + "\n".join(dims), label="the dimensions and their weights"))
     ranges = body.get("turn_ranges", data.get("turn_ranges"))
     if isinstance(ranges, dict):
         by = body.get("turn_ranges_by", data.get("turn_ranges_by"))
         rs = ", ".join(f"{k} {v.get('min')}–{v.get('max')}" for k, v in ranges.items() if isinstance(v, dict))
-        blocks.append(Block(f"turn ranges (exchanges{', by ' + str(by) if by else ''}): {rs}"))
+        blocks.append(Block(f"turn ranges (exchanges{', by ' + str(by) if by else ''}): {rs}", label="the turn ranges"))
     n_edge = len(edge[1].get("subtopics") or []) if edge and isinstance(edge[1].get("subtopics"), list) else 0
     return blocks, (f"{len(topics)} topics with weights and subtopics, the edge cases in full ({n_edge}), "
                     f"{len(dims)} dimensions with their weights, the turn ranges")
@@ -200,7 +200,7 @@ def persona_blocks(data: Any) -> tuple[list[Block], str]:
         lim = limits.get(opt)
         lim_text = f"{lim[0]}–{lim[1]}" if isinstance(lim, list) and len(lim) == 2 else "no limit given"
         lines.append(f"  {opt} {_num(w)}: {lim_text}")
-    blocks.append(Block("\n".join(lines)))
+    blocks.append(Block("\n".join(lines), label="the styles and their word limits"))
     flaws = body.get("flaw_patterns") if isinstance(body.get("flaw_patterns"), dict) else {}
     fl = ["flaws (rolled per message):"]
     descs: list[str] = []
@@ -217,14 +217,14 @@ def persona_blocks(data: Any) -> tuple[list[Block], str]:
         fl.append(f"  no_flaw_share {_num(flaws['no_flaw_share'])} (personas with no flaw at all)")
     if isinstance(flaws.get("excludes"), list):
         fl.append("  never together: " + "; ".join(" + ".join(map(str, p)) for p in flaws["excludes"] if isinstance(p, list)))
-    blocks.append(Block("\n".join(fl)))
+    blocks.append(Block("\n".join(fl), label="the flaws and their odds"))
     attrs = []
     for name, b in body.items():
         if name in ("communication_style", "flaw_patterns") or not isinstance(b, dict):
             continue
         attrs.append(f"  {name}: " + ", ".join(f"{o} {_num(w)}" for o, w in _choices(b)))
     if attrs:
-        blocks.append(Block("other attributes (drawn once per persona):\n" + "\n".join(attrs)))
+        blocks.append(Block("other attributes (drawn once per persona):\n" + "\n".join(attrs), label="the other attributes"))
     if descs:
         blocks.append(Block("what each flaw looks like:\n" + "\n".join(descs), essential=False,
                             label="the flaws' descriptions"))
@@ -257,10 +257,10 @@ def prompt_blocks(text: str) -> tuple[list[Block], str]:
             i = j
         else:
             i += 1
-    blocks = [Block("section headings: " + (" | ".join(heads) or "none")),
-              Block("placeholders: " + (", ".join("{" + n + "}" for n in names) or "none"))]
+    blocks = [Block("section headings: " + (" | ".join(heads) or "none"), label="the section headings"),
+              Block("placeholders: " + (", ".join("{" + n + "}" for n in names) or "none"), label="the placeholders")]
     if anti:
-        blocks.append(Block("anti-pattern list:\n" + "\n".join(anti)))
+        blocks.append(Block("anti-pattern list:\n" + "\n".join(anti), label="the anti-pattern list"))
     return blocks, (f"{len(heads)} section headings, {len(names)} placeholders, "
                     + (f"the anti-pattern list ({len(anti)} items)" if anti else "no anti-pattern list found"))
 
@@ -290,7 +290,7 @@ def _fit(parts: list[tuple[str, list[Block], str]], budget: int, count) -> tuple
         _, k = max(sizes)
         label, blocks, _ = live[k]
         b = blocks.pop()
-        cut.append(f"{label}: {b.label or 'the last ' + str(len(b.text.splitlines())) + ' lines'}")
+        cut.append(f"{label}: {b.label or 'its last ' + str(len(b.text.splitlines())) + ' lines'}")
     out = {label: "\n\n".join(b.text for b in blocks) for label, blocks, _ in live if blocks}
     shown = [f"{label}: {what}" for label, blocks, what in live]
     return out, shown, cut, total()

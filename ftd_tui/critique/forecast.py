@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..core.costs import price_for
+from ..core.costs import RoleCost, role_cost
 
 # the synthesis's answer: up to ~10 proposals, each with a rationale and its edits (a stated estimate)
 SYNTHESIS_OUTPUT_TOKENS = 3000
 
 
-@dataclass
-class RoleRow:  # the baseline's RoleForecast, for the critic's two kinds of call
-    role: str
-    model: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    cost: float | None
-    price: str  # where the price came from, or why it is unknown
+RoleRow = RoleCost  # the baseline's row shape, for the critic's two kinds of call
 
 
 @dataclass
@@ -40,18 +32,17 @@ class CritiqueForecast:
         return asdict(self)
 
 
-def _messages_tokens(counter, messages: list[dict]) -> int:
-    return sum(counter.count(str(m.get("content") or "")) + round(counter.per_message_overhead) for m in messages) \
-        + counter.fixed_overhead
-
-
-def _cost(spec: dict | None, tin: float, tout: float) -> tuple[float | None, str]:
-    price = price_for(spec)
-    if price.local:
-        return 0.0, price.source
-    if not price.known:
-        return None, price.source
-    return tin * price.input_per_token + tout * price.output_per_token, price.source
+def _messages_tokens(counter, messages: list[dict], memo: dict[str, int] | None = None) -> int:
+    """``memo``: counts by text. The experts' user messages are the same long text (the artifact
+    and the digest) for every voice: counted once, F6's forecast stays off the critical path."""
+    memo = {} if memo is None else memo
+    total = counter.fixed_overhead
+    for m in messages:
+        text = str(m.get("content") or "")
+        if text not in memo:
+            memo[text] = counter.count(text)
+        total += memo[text] + round(counter.per_message_overhead)
+    return total
 
 
 def critique_forecast(plan, settings: dict | None) -> CritiqueForecast:
@@ -63,7 +54,8 @@ def critique_forecast(plan, settings: dict | None) -> CritiqueForecast:
     spec = models.get("critic") if isinstance(models.get("critic"), dict) else None
     model = str((spec or {}).get("model", "?"))
     voices = list(plan.voices)
-    experts_in = sum(_messages_tokens(counter, plan.expert_request(v)) for v in voices)
+    memo: dict[str, int] = {}
+    experts_in = sum(_messages_tokens(counter, plan.expert_request(v), memo) for v in voices)
     experts_out = plan.answer_tokens * len(voices)
     # the synthesis reads every answer: its request with empty answers, plus each answer at its budget
     empty = [(f"{v.name} ({v.kind})", "") for v in voices]
@@ -71,7 +63,7 @@ def critique_forecast(plan, settings: dict | None) -> CritiqueForecast:
     rows = []
     for role, calls, tin, tout in (("critic (experts)", len(voices), experts_in, experts_out),
                                    ("critic (synthesis)", 1, synth_in, SYNTHESIS_OUTPUT_TOKENS)):
-        cost, source = _cost(spec, tin, tout)
+        cost, source = role_cost(spec, tin, tout)
         rows.append(RoleRow(role, model, calls, round(tin), round(tout), cost, source))
     unknown = [r.role for r in rows if r.cost is None]
     total = None if unknown else sum(r.cost or 0.0 for r in rows)

@@ -39,6 +39,13 @@ def write_log(root: Path, unit: str, front: dict[str, Any], answers: list[tuple[
     folder.mkdir(parents=True, exist_ok=True)
     body = [f"# Expert critique: {unit}", "",
             "The experts below are fictional, role-played by a language model; none is a real person.", ""]
+    ctx = front.get("context") if isinstance(front.get("context"), dict) else None
+    if ctx:
+        body += ["## What every expert was shown", "", "The artifact whole, the domain and constraints, and:", ""]
+        body += [f"- {line}" for line in ctx.get("shown") or []]
+        body += [f"- cut to fit the {ctx.get('budget'):,}-token digest: {line}" for line in ctx.get("cut") or []] \
+            or ["- nothing was cut to fit"]
+        body += [f"- an answer budget of {ctx.get('answer_words')} words, plus the test material", ""]
     for heading, status, text in answers:
         body += [f"## {heading}", "", f"*{status}*", "", text.strip() or "(no answer)", ""]
     # model output goes into a file people `cat`: every control and bidi character is written
@@ -57,8 +64,10 @@ def write_log(root: Path, unit: str, front: dict[str, Any], answers: list[tuple[
     raise OSError("could not create a new critique log")
 
 
-def record_disposition(path: Path, index: int, disposition: str, reason: str, artifact_hash: str | None) -> None:
-    """Set one proposal's disposition with exact edits to the log's front matter."""
+def _edit_front(path: Path, values: list[tuple[str, object]]) -> None:
+    """Set each (YAML path, value) in the log's front matter with exact edits, then write it
+    back atomically (refused when the log changed on disk since it was read). The body is kept
+    byte for byte; the new text is written visible, so a pasted reason cannot carry an escape."""
     data = path.read_bytes()
     stamp = FileStamp.of(path, data)
     text, _ = decode_text(data)
@@ -66,12 +75,20 @@ def record_disposition(path: Path, index: int, disposition: str, reason: str, ar
     if md.front_matter is None:
         raise ValueError(f"{path} has no front matter")
     fm: YamlDocument = md.front_matter
-    fm = fm.set(f"proposals[{index}].disposition", disposition, create=True)
-    fm = fm.set(f"proposals[{index}].reason", reason, create=True)
-    fm = fm.set(f"proposals[{index}].decided_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), create=True)
-    fm = fm.set("dispositions_artifact_hash", artifact_hash, create=True)
+    for key, value in values:
+        fm = fm.set(key, value, create=True)
     end = text.index("\n---", 3) + 1  # the closing fence of the front matter
-    save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)  # a pasted reason too
+    save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def record_disposition(path: Path, index: int, disposition: str, reason: str, artifact_hash: str | None) -> None:
+    """Set one proposal's disposition with exact edits to the log's front matter."""
+    _edit_front(path, [(f"proposals[{index}].disposition", disposition), (f"proposals[{index}].reason", reason),
+                       (f"proposals[{index}].decided_at", _now()), ("dispositions_artifact_hash", artifact_hash)])
 
 
 def record_reviewed(path: Path, reason: str, artifact_hash: str | None) -> None:
@@ -81,38 +98,20 @@ def record_reviewed(path: Path, reason: str, artifact_hash: str | None) -> None:
     reason = " ".join(str(reason).split())
     if not reason:
         raise ValueError("a reason is needed: why nothing needs to change")
-    data = path.read_bytes()
-    stamp = FileStamp.of(path, data)
-    text, _ = decode_text(data)
-    md = parse_markdown(text)
-    if md.front_matter is None:
-        raise ValueError(f"{path} has no front matter")
-    fm: YamlDocument = md.front_matter
-    fm = fm.set("reviewed", {"reason": reason, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, create=True)
-    fm = fm.set("dispositions_artifact_hash", artifact_hash, create=True)
-    end = text.index("\n---", 3) + 1  # the closing fence of the front matter
-    save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)
+    _edit_front(path, [("reviewed", {"reason": reason, "at": _now()}), ("dispositions_artifact_hash", artifact_hash)])
+
+
+def record_candidate(path: Path, index: int, disposition: str, where: str | None = None) -> None:
+    """A candidate's fate ("taken" into the rubric or the scenarios, or "dropped"), as exact
+    edits to the log's front matter; the candidates never gate, so no hash is recorded."""
+    values: list[tuple[str, object]] = [(f"candidates[{index}].disposition", disposition),
+                                        (f"candidates[{index}].decided_at", _now())]
+    if where:
+        values.append((f"candidates[{index}].taken_into", where))
+    _edit_front(path, values)
 
 
 def read_front(path: Path) -> dict:
     text, _ = decode_text(path.read_bytes())
     md = parse_markdown(text)
     return md.front_matter.data if md.front_matter is not None and isinstance(md.front_matter.data, dict) else {}
-
-
-def record_candidate(path: Path, index: int, disposition: str, where: str | None = None) -> None:
-    """A candidate's fate ("taken" into the rubric or the scenarios, or "dropped"), as exact
-    edits to the log's front matter; the candidates never gate, so no hash is recorded."""
-    data = path.read_bytes()
-    stamp = FileStamp.of(path, data)
-    text, _ = decode_text(data)
-    md = parse_markdown(text)
-    if md.front_matter is None:
-        raise ValueError(f"{path} has no front matter")
-    fm: YamlDocument = md.front_matter
-    fm = fm.set(f"candidates[{index}].disposition", disposition, create=True)
-    fm = fm.set(f"candidates[{index}].decided_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), create=True)
-    if where:
-        fm = fm.set(f"candidates[{index}].taken_into", where, create=True)
-    end = text.index("\n---", 3) + 1
-    save_atomic(path, visible("---\n" + fm.text + text[end:]).encode("utf-8"), stamp)

@@ -15,11 +15,12 @@ from ..core.project import Project
 from ..core.yamldoc import YamlDocument
 from ..core.textsafe import clean
 from ..llm.door import Door, LLMError
-from .digest import Digest, answer_tokens, answer_words, build_digest
+from .digest import (MATERIAL_TOKENS, OVERHEAD_TOKENS, TOKENS_PER_WORD, Digest, answer_tokens, answer_words,
+                     build_digest)
 from .log import write_log
 from .prompts import UNIT_FILES, Synthesis, expert_messages, synthesis_messages
 
-FLAG_KEYS = ("safety_gates", "pass_threshold", "na_valid")
+MIN_FIT_WORDS = 200  # below this, an expert cannot answer five questions with fixes and test material
 
 
 class CritiqueError(Exception):
@@ -217,6 +218,13 @@ def plan_critique(project: Project, unit: str, *, buffers: dict[str, str] | None
     artifact_tokens = sum(counter.count(t) for t in artifact.values())
     words = answer_words(artifact_tokens)
     window = critic_window(settings)
+    if window:  # the answer must fit beside the artifact: a smaller window gets a shorter answer
+        fit = int((window - artifact_tokens - OVERHEAD_TOKENS - MATERIAL_TOKENS) / TOKENS_PER_WORD) // 50 * 50
+        if fit < MIN_FIT_WORDS:
+            raise CritiqueError(f"the {unit} ({artifact_tokens:,} tokens) and an answer do not fit the critic's "
+                                f"{window:,}-token context window: choose a critic with a larger one (models.critic), "
+                                "or raise its num_ctx")
+        words = min(words, fit)
     digest = build_digest(project, unit, buffers=buffers, counter=counter, window=window,
                           fixed_tokens=artifact_tokens + answer_tokens(words))
     if with_transcripts:
@@ -253,13 +261,6 @@ def apply_proposal(p: dict, project: Project, texts: dict[str, str]) -> dict[str
     return {by_rel[rel]: text for rel, text in changed.items()}
 
 
-def apply_patch(text: str, patch: dict) -> str:
-    find, replace = str(patch.get("find", "")), str(patch.get("replace", ""))
-    if not find or text.count(find) != 1:
-        raise CritiqueError("the proposal's text to replace does not occur exactly once")
-    return text.replace(find, replace, 1)
-
-
 async def run_critique(door: Door, project: Project, unit: str, on_event: Callable[[str, Voice | None], None] | None = None,
                        *, buffers: dict[str, str] | None = None, use_cache: bool = True,
                        with_transcripts: bool = False, plan: CritiquePlan | None = None,
@@ -287,8 +288,7 @@ async def run_critique(door: Door, project: Project, unit: str, on_event: Callab
             emit("delta", v)
 
         try:
-            await door.stream(role, plan.expert_request(v), delta,
-                              use_cache=use_cache)
+            await door.stream(role, plan.expert_request(v), delta, use_cache=use_cache)
             v.status = "done"
         except LLMError as exc:
             v.status, v.error = "error", exc.message

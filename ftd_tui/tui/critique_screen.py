@@ -271,8 +271,9 @@ class CritiqueScreen(Screen[None]):
         else:
             body.append(f"{clean_line(str(c.get('id')))} · candidate scenario: a user message that should break the "
                         "design\n", style="bold")
-        body.append(f"from the fictional {clean_line(str(c.get('expert')))} · UNREVIEWED until a person types it\n\n",
-                    style="dim")
+        body.append(f"from the fictional {clean_line(str(c.get('expert')))} · "
+                    + ("UNREVIEWED until a person types it" if c.get("kind") == "example" else
+                       "nothing uses it until you take it") + "\n\n", style="dim")
         fields = (("context", "context"), ("response", "response"), ("reasoning", "reasoning")) \
             if c.get("kind") == "example" else (("message", "message"), ("why", "why"), ("topic", "topic"),
                                                 ("criterion", "should be caught by"))
@@ -383,7 +384,9 @@ class CritiqueScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("retry_synthesis", "write_yourself", "mark_reviewed"):
-            return self.nothing_came  # shown in the footer only when the synthesis gave nothing
+            # shown in the footer only when the synthesis gave nothing, and in its view: on the list
+            # of candidates the footer names a (take) and r (drop) instead
+            return self.nothing_came and self.view != "proposals"
         if action == "decide":
             return self.view == "proposals"  # the footer names the keys that act here
         if action in ("step", "background"):
@@ -452,6 +455,7 @@ class CritiqueScreen(Screen[None]):
         if done:
             self.refresh_proposals()
             self.show_candidate(j)
+            self.update_strip()
 
     def action_background(self) -> None:
         """Back to the editor while the experts keep streaming; F6 returns here."""
