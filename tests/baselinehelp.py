@@ -66,6 +66,26 @@ class Roles:
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`ftd ARGS` run by the same main() in this process (stdout and stderr captured apart), or
+    in a child process with FTD_TEST_SUBPROCESS=1. A child pays litellm's import, ~7 s of CPU on
+    the CI machine, on every call: in-process, a worker pays it once. What needs a real process
+    (a kill, a second process holding the run's lock) uses ``cli_process``."""
+    import os
+
+    if os.environ.get("FTD_TEST_SUBPROCESS") == "1":
+        return cli_process(*args, timeout=timeout)
+    import contextlib
+    import io
+
+    from ftd_tui.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return subprocess.CompletedProcess(["ftd", *args], code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ftd_tui", *args], capture_output=True, text=True, timeout=timeout,
                           cwd=REPO)
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
 import pytest
 
-from baselinehelp import REPO, wire
+from baselinehelp import cli, wire
 from fakes.openai_server import FakeOpenAI
 from helpers import replace, yset
 
@@ -26,8 +25,7 @@ def env(monkeypatch):
 
 
 def calibrate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ftd_tui", "calibrate", *args], capture_output=True, text=True,
-                          timeout=180, cwd=REPO)
+    return cli("calibrate", *args, timeout=180)  # in this process (baselinehelp.cli): litellm imported once
 
 
 def block(text: str, label: str) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -23,7 +21,18 @@ def env(monkeypatch):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "ftd_tui", *args], capture_output=True, text=True, timeout=180)
+    """`ftd ARGS` in this process: the same main(), stdout and stderr captured apart. A subprocess
+    would pay litellm's import (~7 s of CPU here) on every call."""
+    import contextlib
+    import io
+    from types import SimpleNamespace
+
+    from ftd_tui.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def project_with(fake, sample):

@@ -111,7 +111,9 @@ def test_the_rubric_panel_sees_every_edge_case_and_the_prompts_panel_every_crite
 def _latest_front(root, unit):
     from ftd_tui.critique.log import read_front
 
-    return read_front(sorted((root / "critiques" / unit).glob("*.md"))[-1])
+    from ftd_tui.core.critique_log import log_order
+
+    return read_front(sorted((root / "critiques" / unit).glob("*.md"), key=log_order)[-1])
 
 
 def test_a_small_window_cuts_the_digest_and_says_what_was_cut(sample):
@@ -276,3 +278,16 @@ def test_a_window_too_small_for_the_artifact_and_an_answer_is_said_before_anythi
     small = plan_critique(project, "rubric", settings=settings)
     assert small.words == 700 < full.words and small.digest.tokens <= small.digest.budget < 100
     assert len(small.digest.cut) >= 10 and "config/input-taxonomy.yaml: the edge cases" in small.digest.cut
+
+
+def test_two_critiques_in_one_second_the_second_is_the_latest(tmp_path):
+    from ftd_tui.core.critique_log import critique_status
+    from ftd_tui.critique.log import write_log
+
+    front = {"artifact": "rubric", "synthesis": True, "proposals": [], "dispositions_artifact_hash": "sha256:x"}
+    first = write_log(tmp_path, "rubric", {**front, "proposals": [{"id": "P1", "severity": "critical"}]}, [])
+    second = write_log(tmp_path, "rubric", front, [])
+    if second.stem.partition("-")[0] != first.stem:  # the clock ticked between them: make the clash happen
+        second.rename(second := tmp_path / "critiques" / "rubric" / f"{first.stem}-1.md")
+    status, _ = critique_status(tmp_path, "rubric", "sha256:x")
+    assert status.latest == f"critiques/rubric/{second.name}" and status.dispositioned, status.reason

@@ -232,7 +232,9 @@ def test_a_multi_edit_proposal_is_offered_clean_accepted_in_one_step_and_undone_
     assert "⚠ leaves CM2 with 2 calibration examples (3-8 per criterion)" in out
     assert "⚠ new finding: RUB003 error config/rubric.yaml:" in out
     assert CANARY not in out + err
-    log = sorted((root / "critiques/rubric").glob("*.md"))[-1]
+    from ftd_tui.core.critique_log import log_order
+
+    log = sorted((root / "critiques/rubric").glob("*.md"), key=log_order)[-1]
     p1, p2, p3 = read_front(log)["proposals"]
     assert p1["edits"] == SPLIT_EDITS and p1["new_findings"] is None and p1["marks"] is None
     assert p1["disagreement"].startswith("Dr. Yusuf Arkwright") and p1["cannot_apply"] is None

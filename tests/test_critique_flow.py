@@ -14,6 +14,8 @@ from apphelp import run, running, wait_until
 from fakes.openai_server import FakeOpenAI
 from helpers import yset
 
+from ftd_tui.core.critique_log import log_order
+
 CANARY = "sk-canary-flow-0123456789"
 ANSWER = ("The rubric asks whether the tutor 'checks understanding' but never says what counts as evidence: a "
           "student who types 'ok got it' after a worked example would pass CQ1. Fix: require a question that "
@@ -80,7 +82,7 @@ def test_empty_synthesis_is_an_error_and_reviewed_closes_the_gate(sample, capsys
         assert forecast.roles[0].input_tokens == sum(_messages_tokens(counter, r["body"]["messages"]) for r in experts)
         assert [r.cost for r in forecast.roles] == [0.0, 0.0] and "local" in "\n".join(
             __import__("ftd_tui.critique.forecast", fromlist=["lines"]).lines(forecast))
-        logs = sorted((root / "critiques/rubric").glob("*.md"))
+        logs = sorted((root / "critiques/rubric").glob("*.md"), key=log_order)
         front = read_front(logs[-1])
         assert front["synthesis"] is False and front["synthesis_error"] == "the synthesis returned no proposals"
         status, _ = critique_status(root, "rubric", project.artifact_hash("rubric"))
@@ -235,7 +237,7 @@ def test_f6_forecasts_then_an_empty_synthesis_offers_three_ways_and_reviewed_clo
                 assert app.current == "rubric" and app.focused is app.editors["rubric"]
 
         run(go())
-    logs = sorted((root / "critiques/rubric").glob("*.md"))
+    logs = sorted((root / "critiques/rubric").glob("*.md"), key=log_order)
     assert len(logs) == 2
     assert read_front(logs[0])["reviewed"]["reason"] == "the panel raised nothing the criteria miss"
     assert read_front(logs[1])["synthesis"] is False

@@ -25,6 +25,13 @@ CRITIQUED = ("taxonomy", "rubric", "personas", "prompts")
 DISPOSITIONS = ("accepted", "rejected", "deferred")
 
 
+def log_order(path: Path) -> tuple[str, int]:
+    """Oldest first. Two critiques in one second are <stamp>.md and <stamp>-1.md, and plain name
+    order puts "-1" first ('-' sorts before '.'), so the newer log would read as the older."""
+    stem, _, n = path.stem.partition("-")
+    return stem, int(n) if n.isdigit() else 0
+
+
 @dataclass
 class CritiqueStatus:
     unit: str
@@ -37,7 +44,7 @@ class CritiqueStatus:
 def critique_status(root: Path, unit: str, current_hash: str | None) -> tuple[CritiqueStatus, list[Diagnostic]]:
     folder = root / "critiques" / unit
     try:
-        logs = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+        logs = sorted((p for p in folder.glob("*.md") if p.is_file()), key=log_order) if folder.is_dir() else []
     except OSError as exc:  # a folder we may not enter (mode 000): say where, not a traceback
         rel_folder = f"critiques/{unit}"
         return CritiqueStatus(unit, None, False, False, f"{rel_folder}/ cannot be read"), [

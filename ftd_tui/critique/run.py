@@ -384,7 +384,9 @@ def _front(run: CritiqueRun, model: str, started: str, door: Door) -> dict:
 def logs_of(project: Project, unit: str) -> list:
     """The unit's critique logs, newest first."""
     folder = project.root / "critiques" / unit
-    return sorted((p for p in folder.glob("*.md") if p.is_file()), reverse=True) if folder.is_dir() else []
+    from ..core.critique_log import log_order
+
+    return sorted((p for p in folder.glob("*.md") if p.is_file()), key=log_order, reverse=True) if folder.is_dir() else []
 
 
 def run_from_log(project: Project, unit: str, path, buffers: dict[str, str] | None = None) -> CritiqueRun:
