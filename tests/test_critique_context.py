@@ -244,6 +244,7 @@ def test_in_the_app_candidates_are_taken_or_dropped_and_the_log_says_which(sampl
                 ed = app.editors["rubric"]
                 await wait_until(pilot, lambda: "type: UNREVIEWED" in ed.text, what="the example in the buffer")
                 assert "suggested_type: FAIL" in ed.text and ed.dirty and screen.run.candidates[0]["disposition"] == "taken"
+                assert "candidates (1 taken)" in str(screen.query_one("#strip").render())
                 await pilot.press("n", "a")  # C2, a user message: a scenario of its own
                 await wait_until(pilot, lambda: screen.run.candidates[1]["disposition"] == "taken", what="C2 taken")
                 await pilot.press("n", "r")  # C3 dropped
