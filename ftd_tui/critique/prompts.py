@@ -181,6 +181,8 @@ SYNTHESIS_RULES = (
     "- Keep the project's content rules: `[REDACTED …]` markers stay as they are, and nothing spells out methods, "
     "means or amounts of self-harm or suicide.",
     "- Never change ftd.yaml or any file not under review.",
+    "- The `## Test material` at the end of each answer is collected by ftd as candidates a person takes or drops "
+    "one by one: do not repeat it as proposals.",
 )
 
 
