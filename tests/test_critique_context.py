@@ -292,3 +292,44 @@ def test_two_critiques_in_one_second_the_second_is_the_latest(tmp_path):
         second.rename(second := tmp_path / "critiques" / "rubric" / f"{first.stem}-1.md")
     status, _ = critique_status(tmp_path, "rubric", "sha256:x")
     assert status.latest == f"critiques/rubric/{second.name}" and status.dispositioned, status.reason
+
+
+def test_an_empty_critique_opened_later_shows_its_answers_and_candidates_not_a_blank_screen(sample):
+    from apphelp import run, running, wait_until
+
+    from ftd_tui.core.trust import approve
+    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.tui.critique_screen import CritiqueScreen
+    from ftd_tui.tui.screens import Choice
+
+    with FakeOpenAI(default_text=EXPERT_ANSWER) as fake:
+        root = _project(sample, fake)
+        approve(YamlDocument.from_bytes((root / "ftd.yaml").read_bytes()).data, root)
+        fake.push({"match": "synthesise", "text": json.dumps({"proposals": []})})
+        done = _critique(root, "rubric")
+        sent = len(fake.requests)
+
+        async def go():
+            async with running(root) as (app, pilot):
+                app.open_artifact("rubric", focus=True)
+                await pilot.press("f6")
+                await wait_until(pilot, lambda: isinstance(app.screen, Choice) and "gave no proposals" in app.screen.question,
+                                 what="the question about the empty critique")
+                await pilot.press("o")
+                await wait_until(pilot, lambda: isinstance(app.screen, CritiqueScreen) and app.screen.run is not None,
+                                 what="the logged critique")
+                screen = app.screen
+                assert screen.view == "error" and "the synthesis returned no proposals" in str(
+                    screen.query_one("#synthesis-error-body").render())
+                assert [v.name for v in screen.voices] == [v.name for v in done.voices]
+                assert all(v.text.strip() == EXPERT_ANSWER.strip() for v in screen.voices)  # "## Test material" kept
+                await pilot.press("tab")
+                assert screen.view == "answers"
+                await pilot.press("tab")
+                assert screen.view == "proposals" and len(screen.items()) == len(done.candidates)
+                await pilot.press("r")
+                await wait_until(pilot, lambda: screen.run.candidates[0]["disposition"] == "dropped", what="dropped")
+
+        run(go())
+    assert len(fake.requests) == sent  # opening a log calls nothing
+    assert _latest_front(root, "rubric")["candidates"][0]["disposition"] == "dropped"

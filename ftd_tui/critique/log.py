@@ -115,3 +115,22 @@ def read_front(path: Path) -> dict:
     text, _ = decode_text(path.read_bytes())
     md = parse_markdown(text)
     return md.front_matter.data if md.front_matter is not None and isinstance(md.front_matter.data, dict) else {}
+
+
+def read_answers(path: Path) -> list[tuple[str, str, str]]:
+    """(heading, status, text) of each voice, as write_log wrote them: to show an earlier
+    critique's answers again. The log is ours, but a person may have edited it: a section that
+    does not have the shape is skipped, never guessed at."""
+    import re
+
+    text, _ = decode_text(path.read_bytes())
+    body = parse_markdown(text).body
+    # a voice's section: its heading, then its status in italics; an answer's own "## Test
+    # material" heading has no status line, so it stays inside the answer
+    status = r"(?:waiting|streaming|done|error|cancelled)(?:: [^\n]*)?"
+    section = rf"^## ([^\n]+)\n\n\*({status})\*\n\n(.*?)(?=^## [^\n]+\n\n\*{status}\*\n\n|\Z)"
+    out = []
+    for m in re.finditer(section, body, re.S | re.M):
+        heading, status, answer = m.group(1), m.group(2), m.group(3).rstrip("\n")
+        out.append((heading, status, "" if answer == "(no answer)" else answer))
+    return out

@@ -404,4 +404,16 @@ def run_from_log(project: Project, unit: str, path, buffers: dict[str, str] | No
             run.proposals.append(view)
     run.candidates = [c for c in front.get("candidates") or [] if isinstance(c, dict)]
     run.material_notes = [str(n) for n in front.get("material_notes") or []]
+    run.synthesis_error = str(front.get("synthesis_error") or "")
+    run.cancelled = front.get("cancelled") is True
+    from .log import read_answers
+
+    for i, (heading, status, text) in enumerate(read_answers(path)):  # the answers, to read again
+        user = heading.endswith(" — difficult user")
+        name = heading.removesuffix(" — difficult user")
+        kind = name[name.rfind(" (") + 2:-1] if name.endswith(")") and " (" in name else "expert"
+        v = Voice(f"logged-{i}", name[:name.rfind(" (")] if kind != "expert" else name, kind, {}, difficult_user=user,
+                  text=text, status=status.split(":", 1)[0])
+        v.error = status.split(": ", 1)[1] if ": " in status else ""
+        run.voices.append(v)
     return run

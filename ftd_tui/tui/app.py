@@ -1081,13 +1081,16 @@ class FtdApp(App):
             latest = self.root / status.latest
 
             def after_empty(choice: str | None) -> None:
-                if choice == "reviewed":
+                if choice == "open":
+                    self.open_critique_log(unit, latest)
+                elif choice == "reviewed":
                     self.ask_reviewed(unit, latest)
                 elif choice == "new":
                     self.action_run_critique(fresh=True, with_transcripts=with_transcripts)
 
             self.push_screen(Choice(f"The last critique of the {unit} gave no proposals.",
-                                    [("reviewed", "Mark it reviewed, nothing to change", "v"),
+                                    [("open", "Open it (answers, candidates)", "o"),
+                                     ("reviewed", "Mark it reviewed, nothing to change", "v"),
                                      ("new", "Run a new critique", "n"), ("cancel", "Cancel", "c")],
                                     f"{status.latest}: a reviewed critique, with your reason, closes the critique gate "
                                     "until the artifact changes"), after_empty)
@@ -1187,7 +1190,12 @@ class FtdApp(App):
         screen = CritiqueScreen(unit)
         screen.running = False
         self.push_screen(screen)
-        self.call_after_refresh(lambda: screen.finished(run, None if run.proposals else "this critique has no proposals"))
+        def show() -> None:
+            for v in run.voices:  # its answers, as logged
+                screen.voice_event("status", v)
+            screen.finished(run, None)  # no proposals: the error view and its three ways on, never a blank tab
+
+        self.call_after_refresh(show)
 
     def action_past_critiques(self) -> None:
         from ..critique.run import logs_of
