@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from baselinehelp import REPO, Roles, cli, judgments, only_run, records, wire
+from baselinehelp import REPO, Roles, cli, cli_process, judgments, only_run, records, wire
 from fakes.openai_server import FakeOpenAI
 from helpers import replace, yset
 
@@ -294,7 +294,9 @@ def test_ollama_base_gets_num_ctx_and_thinking_off_and_timeouts_are_retried(samp
         # the model's reply thinks first: the thinking never reaches the transcript
         roles.base_entry = {"text": "<think>the user seems stressed</think>That sounds heavy. What matters most?"}
         fake.push({"match": "message 1 number", "delay": 2.5})  # one hung call: timed out, retried
-        r = cli("baseline", str(root), "--format", "json")
+        # a child process: with a 1 s timeout per call, sharing the test worker's loop and CPU made
+        # a retry time out too on a loaded CI machine (seen once)
+        r = cli_process("baseline", str(root), "--format", "json")
         assert r.returncode == 0, r.stderr
     base = [q["body"] for q in fake.requests if q["body"].get("model") == "gemma3:12b"]
     assert base, "the base model was reached through Ollama's /api/chat"
