@@ -95,6 +95,30 @@ def test_outside_edit_reloads_a_clean_buffer_keeping_the_cursor(sample):
     run(go())
 
 
+def test_keys_typed_before_the_highlighting_lands_stay_where_they_were_typed(sample):
+    # The CI failure of test_e2e_tmux::test_outside_edit_while_dirty: on a loaded machine "# "
+    # beat the first frame's deferred highlighting, whose document rebuild put the cursor back
+    # at (0, 0), so "# mine" went in as "mine\n# # Rubric…". Replayed here deterministically.
+    root = sample("math-tutoring")
+
+    async def go():
+        async with running(root) as (app, pilot):
+            ed = editor(app)
+            language = ed.language
+            assert language == "yaml"
+            ed.language, ed.deferred_language = None, language  # as at start-up, before the first frame
+            ed.focus()
+            ed.move_cursor((0, 0))
+            await pilot.press("#", "space")
+            app._after_first_frame()
+            await pilot.press(*"mine", "enter")
+            assert ed.language == "yaml" and ed.deferred_language is None
+            assert ed.text.startswith("# mine\n# Rubric:"), ed.text[:40]
+            assert ed.cursor_location == (1, 0)
+
+    run(go())
+
+
 def test_outside_edit_while_dirty_asks_and_never_overwrites(sample):
     root = sample("math-tutoring")
     f = root / "config/rubric.yaml"

@@ -90,6 +90,18 @@ class ArtifactEditor(TextArea):
     def dirty(self) -> bool:
         return self.text != self.saved_text
 
+    def apply_deferred_language(self) -> None:
+        """Turn on the highlighting held back for the first frame. Setting ``language`` rebuilds
+        the document and puts the cursor at (0, 0); whatever the user typed or selected before
+        this landed must stay where they put it (on a loaded machine the first keys can beat it,
+        and the rest of a typed line then went in above the start of it)."""
+        if not self.deferred_language:
+            return
+        selection, scroll = self.selection, self.scroll_offset
+        self.language, self.deferred_language = self.deferred_language, None
+        self.selection = selection
+        self.scroll_to(scroll.x, scroll.y, animate=False)
+
     def render_line(self, y: int):
         # The document keeps every byte (what is saved is what was read), but a control
         # character must never reach the terminal: an OSC 52 in a prompt file could rewrite
@@ -282,8 +294,7 @@ class FtdApp(App):
     def _after_first_frame(self) -> None:
         self.ready = True
         for ed in self.editors.values():
-            if ed.deferred_language:
-                ed.language, ed.deferred_language = ed.deferred_language, None
+            ed.apply_deferred_language()
         self.generation += 1
         self.validate(None, self.dirty_buffers(), self.generation)  # None: load and parse in the worker
         self.set_interval(POLL_INTERVAL, self.poll_disk)
