@@ -97,9 +97,9 @@ def make_template(tmp: Path, base_url: str, n: int) -> Path:
     """The sample project wired to the server, scenarios drawn and their situations written."""
     from baselinehelp import wire
 
-    from ftd_tui.baseline.setup import gather, load_or_draw
-    from ftd_tui.core.project import Project
-    from ftd_tui.core.scenarios import set_situation
+    from ftd_tui.services.baseline.setup import gather, load_or_draw
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.core.evaluation.scenarios import set_situation
 
     root = tmp / "template"
     shutil.copytree(REPO / "sample_projects" / "wellbeing-coaching", root)
@@ -130,10 +130,10 @@ def set_concurrency(root: Path, c: int) -> None:
 async def run_ftd(root: Path, run_dir: Path | None = None) -> tuple[float, float, int, Path]:
     """A new run (or a resume of ``run_dir``): (seconds in Runner.run, its CPU seconds, calls
     made, run folder)."""
-    from ftd_tui.baseline.runner import Runner
-    from ftd_tui.baseline.setup import gather, prepare
-    from ftd_tui.core.project import Project
-    from ftd_tui.llm.door import Door
+    from ftd_tui.services.baseline.runner import Runner
+    from ftd_tui.services.baseline.setup import gather, prepare
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.llm.door import Door
 
     project = Project.load(root)
     settings = project.files["settings"].data
@@ -211,7 +211,7 @@ def simulate(plan, slots: int, latency: float, fifo: bool) -> float:
 
 
 async def run_bare(plan, slots: int, base_url: str) -> float:
-    from ftd_tui.llm.door import load_litellm
+    from ftd_tui.services.llm.door import load_litellm
 
     litellm = load_litellm()
     sem = asyncio.Semaphore(slots)
@@ -265,7 +265,7 @@ def main() -> None:
     try:
         base_url = server.stdout.readline().strip()
         template = make_template(tmp, base_url, args.scenarios)
-        from ftd_tui.llm.door import load_litellm
+        from ftd_tui.services.llm.door import load_litellm
 
         t = time.perf_counter()
         load_litellm()

@@ -26,10 +26,10 @@ def main() -> None:
     args = ap.parse_args()
     from load_and_check import generate_large
 
-    from ftd_tui.core.project import Project
-    from ftd_tui.core.tokencount import approx_counter
-    from ftd_tui.critique.forecast import critique_forecast
-    from ftd_tui.critique.run import plan_critique
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.core.economics.counting import approx_counter
+    from ftd_tui.services.critique.forecast import critique_forecast
+    from ftd_tui.services.critique.run import plan_critique
 
     tmp = Path(tempfile.mkdtemp())
     projects = {name: REPO / "sample_projects" / name for name in ("wellbeing-coaching", "math-tutoring", "software-support")}

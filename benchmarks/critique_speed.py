@@ -30,8 +30,8 @@ RATE = 100  # words per second, about a token each
 
 
 def main() -> None:
-    from ftd_tui.core.trust import approve
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.user.trust import approve
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     tmp = Path(tempfile.mkdtemp())
     for name in ("CONFIG", "STATE", "CACHE"):
@@ -62,7 +62,7 @@ def main() -> None:
         doc = YamlDocument.from_bytes(s.read_bytes()).set("models", {"critic": role, "judges": [role, role]})
         s.write_bytes(doc.to_bytes())
         approve(doc.data, root)
-        from ftd_tui.llm.door import load_litellm
+        from ftd_tui.services.llm.door import load_litellm
 
         t = time.perf_counter()
         load_litellm()  # once per process, off the UI thread in the app; measured apart here

@@ -83,9 +83,9 @@ def many_findings(tmp: Path, sizes=(2_000, 8_000, 16_000, 50_000)) -> str:
 
 
 def measure(root: Path, runs: int) -> tuple[float, float, int]:
-    from ftd_tui.core.checks import check_project
-    from ftd_tui.core.gates import compute_gates
-    from ftd_tui.core.project import Project
+    from ftd_tui.core.rules.checks import check_project
+    from ftd_tui.core.rules.gates import compute_gates
+    from ftd_tui.core.project.project import Project
 
     times = []
     n = 0
@@ -125,7 +125,7 @@ def main() -> None:
         lines = len((big / "config/rubric.yaml").read_text().splitlines())
         med, p95, n = measure(big, max(5, args.runs // 3))
         print(f"{'large (60x8 rubric, 40 topics)':<28}{lines:>8}{med:>12.1f}{p95:>10.1f}{n:>10}")
-        from ftd_tui.core.yamldoc import YamlDocument
+        from ftd_tui.core.text.yamldoc import YamlDocument
 
         text = (big / "config/rubric.yaml").read_text()
         t = time.perf_counter()

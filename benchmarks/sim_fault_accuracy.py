@@ -22,7 +22,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ftd_tui.baseline.sim_faults import detect  # noqa: E402
+from ftd_tui.services.baseline.sim_faults import detect  # noqa: E402
 
 CORPUS = REPO / "tests" / "data" / "sim_faults.yaml"
 # Held-out sets: every tests/data/sim_faults_heldout*.yaml, each printed apart. A set says whether it

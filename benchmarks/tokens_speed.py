@@ -15,9 +15,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ftd_tui.core.economics import project_costs, project_estimate  # noqa: E402
-from ftd_tui.core.project import Project  # noqa: E402
-from ftd_tui.core.tokencount import CountCache, approx_counter, tiktoken_encoding  # noqa: E402
+from ftd_tui.core.economics.overview import project_costs, project_estimate  # noqa: E402
+from ftd_tui.core.project.project import Project  # noqa: E402
+from ftd_tui.core.economics.counting import CountCache, approx_counter, tiktoken_encoding  # noqa: E402
 
 
 def ms(f, runs=20):

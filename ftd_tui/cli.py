@@ -83,8 +83,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                     help="ask the synthesis again; the experts' answers come from the response cache")
     cr.add_argument("--reviewed", metavar="REASON",
                     help="close the latest critique as 'reviewed, nothing to change', with this reason (calls nothing)")
-    from .baseline.commands import add_parsers
-    from .core.catalog import add_parser as add_models
+    from .services.baseline.commands import add_parsers
+    from .core.economics.catalog import add_parser as add_models
 
     add_parsers(sub)
     add_models(sub)
@@ -112,7 +112,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     st.add_argument("--create", action="store_true", help="create missing keys on the way")
     st.add_argument("--force", action="store_true", help="replace the file even when it is read-only (mode 444)")
     sub.add_parser("locate", help="config, themes, state and cache folders")
-    from .baseline.preview import ROLES, UNITS
+    from .services.baseline.preview import ROLES, UNITS
 
     pr = sub.add_parser("prompts", help="the exact messages a model role would receive (calls nothing)")
     pr_sub = pr.add_subparsers(dest="prompts_command", required=True)
@@ -159,9 +159,9 @@ EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: not a finding about the project, a 
 
 
 def _crashed(exc: BaseException, argv: list[str]) -> int:
-    from .core.redact import redact, write_crash_report
-    from .core.textsafe import clean_line
-    from .core.userdirs import state_dir
+    from .core.text.redact import redact, write_crash_report
+    from .core.text.textsafe import clean_line
+    from .core.user.dirs import state_dir
 
     try:
         where = f"details (redacted) in {write_crash_report(exc, state_dir() / 'crashes', argv)}"
@@ -175,7 +175,7 @@ def _crashed(exc: BaseException, argv: list[str]) -> int:
 
 
 def _load(dir_arg: str):
-    from .core.project import Project, ProjectError
+    from .core.project.project import Project, ProjectError
 
     try:
         return Project.load(dir_arg)
@@ -184,8 +184,8 @@ def _load(dir_arg: str):
 
 
 def _analyse(dir_arg: str):
-    from .core.checks import check_project
-    from .core.gates import compute_gates
+    from .core.rules.checks import check_project
+    from .core.rules.gates import compute_gates
 
     project = _load(dir_arg)
     result = check_project(project)
@@ -193,9 +193,9 @@ def _analyse(dir_arg: str):
 
 
 def cmd_check(args) -> int:
-    from .core.diagnostics import more_findings, per_file_shown
-    from .core.gates import next_action
-    from .core.textsafe import clean, clean_line
+    from .core.rules.diagnostics import more_findings, per_file_shown
+    from .core.rules.gates import next_action
+    from .core.text.textsafe import clean, clean_line
 
     project, result, gates = _analyse(args.dir)
     has_errors = any(d.severity == "error" for d in result.diagnostics)
@@ -243,8 +243,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .core.gates import next_action
-    from .core.textsafe import clean_line
+    from .core.rules.gates import next_action
+    from .core.text.textsafe import clean_line
 
     project, result, gates = _analyse(args.dir)
     paint = _color(_use_color(sys.stdout))
@@ -273,13 +273,13 @@ def cmd_status(args) -> int:
 
 
 def cmd_tokens(args) -> int:
-    from .core.economics import chosen_model, project_costs, project_estimate, report_lines, save_counts
-    from .core.textsafe import clean_line
+    from .core.economics.overview import chosen_model, project_costs, project_estimate, report_lines, save_counts
+    from .core.text.textsafe import clean_line
 
     project = _load(args.dir)
     est, counter = project_estimate(project)
     if est is None:
-        from .core.tokens import inputs_from
+        from .core.economics.estimate import inputs_from
 
         problems = inputs_from(project.files, {}, None).problems
         raise CliError("no estimate: " + "; ".join(problems or ["the persona template and taxonomy are needed"]), EXIT_FINDINGS)
@@ -311,21 +311,21 @@ def cmd_tokens(args) -> int:
 def cmd_critique(args) -> int:
     import asyncio
 
-    from .core.textsafe import clean, clean_line
-    from .core.userdirs import cache_dir
-    from .critique.run import CritiqueError, run_critique
-    from .llm.cache import ResponseCache
-    from .llm.door import Door, LLMError
+    from .core.text.textsafe import clean, clean_line
+    from .core.user.dirs import cache_dir
+    from .services.critique.run import CritiqueError, run_critique
+    from .services.llm.cache import ResponseCache
+    from .services.llm.door import Door, LLMError
 
-    from .core.roles import effective_settings
-    from .core.trust import is_approved
+    from .core.user.roles import effective_settings
+    from .core.user.trust import is_approved
 
     project, project_settings = _settings_of(args.dir)
     settings, _ = effective_settings(project_settings, _user_models())
     if args.reviewed is not None:
         return _critique_reviewed(project, args)
-    from .critique.forecast import critique_forecast, lines as forecast_lines
-    from .critique.run import panel_source, plan_critique
+    from .services.critique.forecast import critique_forecast, lines as forecast_lines
+    from .services.critique.run import panel_source, plan_critique
 
     if panel_source(project, args.unit)[1]:
         print(f"critiques/experts.yaml has no {args.unit} panel: using ftd's default, domain-general panel "
@@ -436,7 +436,7 @@ def _no_proposals(args, run) -> None:
     """The synthesis gave nothing: say so, and the three ways on with their commands."""
     import shlex
 
-    from .core.textsafe import clean_line
+    from .core.text.textsafe import clean_line
 
     where = "" if args.dir == "." else " " + shlex.quote(args.dir)
     files = ", ".join(sorted(run.plan.artifact)) if run.plan is not None else args.unit
@@ -450,12 +450,12 @@ def _no_proposals(args, run) -> None:
 
 def _critique_reviewed(project, args) -> int:
     """`ftd critique UNIT --reviewed REASON`: the latest log closed as "reviewed, nothing to change"."""
-    from .core.boundary import FileRefused, read_inside
-    from .core.critique_log import open_proposals
-    from .core.textsafe import clean_line
-    from .core.yamldoc import YamlError
-    from .critique.log import read_front, record_reviewed
-    from .critique.run import logs_of
+    from .core.project.boundary import FileRefused, read_inside
+    from .core.rules.critique_gate import open_proposals
+    from .core.text.textsafe import clean_line
+    from .core.text.yamldoc import YamlError
+    from .services.critique.log import read_front, record_reviewed
+    from .services.critique.run import logs_of
 
     reason = " ".join(args.reviewed.split())
     if not reason:
@@ -499,8 +499,8 @@ def _settings_of(dir_arg: str) -> tuple[object, dict]:
 
 
 def cmd_trust(args) -> int:
-    from .core.textsafe import clean_line
-    from .core.trust import approve, needs_approval
+    from .core.text.textsafe import clean_line
+    from .core.user.trust import approve, needs_approval
 
     project, settings = _settings_of(args.dir)
     items = needs_approval(settings)
@@ -515,7 +515,7 @@ def cmd_trust(args) -> int:
 
 
 def _user_models() -> dict | None:
-    from .core.userdirs import load_prefs
+    from .core.user.prefs import load_prefs
 
     prefs, _ = load_prefs()
     models = getattr(prefs, "models", None)
@@ -525,11 +525,11 @@ def _user_models() -> dict | None:
 def cmd_doctor(args) -> int:
     import asyncio
 
-    from .core.providers import iter_roles
-    from .core.roles import effective_settings
-    from .core.textsafe import clean_line
-    from .core.trust import is_approved, needs_approval
-    from .llm.doctor import probe_roles
+    from .core.user.providers import iter_roles
+    from .core.user.roles import effective_settings
+    from .core.text.textsafe import clean_line
+    from .core.user.trust import is_approved, needs_approval
+    from .services.llm.doctor import probe_roles
 
     _, project_settings = _settings_of(args.dir)
     settings, sources = effective_settings(project_settings, _user_models())
@@ -594,11 +594,11 @@ def _local_servers() -> list[tuple[str, str]]:
 
 
 def _setup_models(write: bool) -> int:
-    from .core.project import ConflictError, FileStamp, save_atomic
-    from .core.roles import suggest_models
-    from .core.textsafe import clean_line
-    from .core.userdirs import config_file
-    from .core.yamldoc import YamlDocument, YamlError, render_flow
+    from .core.project.storage import ConflictError, FileStamp, save_atomic
+    from .core.user.roles import suggest_models
+    from .core.text.textsafe import clean_line
+    from .core.user.dirs import config_file
+    from .core.text.yamldoc import YamlDocument, YamlError, render_flow
 
     models, notes = suggest_models(_local_servers())
     for note in notes:
@@ -636,7 +636,7 @@ def _setup_models(write: bool) -> int:
 
 
 def cmd_new(args) -> int:
-    from .core.templates import TemplateError, create_project
+    from .core.project.templates import TemplateError, create_project
 
     try:
         created = create_project(Path(args.dir), args.template)
@@ -648,7 +648,7 @@ def cmd_new(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .core.schemas import SCHEMA_IDS, json_schema
+    from .core.artifacts.schemas import SCHEMA_IDS, json_schema
 
     if not args.artifact:
         print("JSON Schema is available for: " + ", ".join(SCHEMA_IDS))
@@ -664,10 +664,10 @@ def cmd_schema(args) -> int:
 
 
 def _open_yaml(file_arg: str):
-    from .core.project import FileStamp
-    from .core.yamldoc import YamlDocument, YamlError
+    from .core.project.storage import FileStamp
+    from .core.text.yamldoc import YamlDocument, YamlError
 
-    from .core.boundary import FileRefused, read_regular
+    from .core.project.boundary import FileRefused, read_regular
 
     path = Path(file_arg)
     if not os.path.lexists(path):
@@ -690,8 +690,8 @@ def _open_yaml(file_arg: str):
 
 
 def cmd_get(args) -> int:
-    from .core.textsafe import clean
-    from .core.yamlpath import PathSyntaxError, parse_path
+    from .core.text.textsafe import clean
+    from .core.text.yamlpath import PathSyntaxError, parse_path
 
     _, doc, _ = _open_yaml(args.file)
     try:
@@ -715,9 +715,9 @@ def _refuse_key(file_arg: str, target, value, *, parsed: bool) -> None:
     """A key pasted as a VALUE would land in a file that travels through git: refuse it, exit 1,
     nothing written, and never echo it. Also any api_key_env that is not a variable name
     (SET004's rule), at the path or inside a mapping VALUE."""
-    from .core.providers import is_env_name
-    from .core.redact import looks_like_key
-    from .core.yamlpath import format_path
+    from .core.user.providers import is_env_name
+    from .core.text.redact import looks_like_key
+    from .core.text.yamlpath import format_path
 
     def bad_env(path: tuple, v) -> bool:
         if isinstance(v, dict):
@@ -741,7 +741,7 @@ def _refuse_key(file_arg: str, target, value, *, parsed: bool) -> None:
 def cmd_set(args) -> int:
     """The whole read, edit and save under the folder's lock (ftd's own writers take turns): two
     `ftd set` on one file both land, one after the other, or one says why it wrote nothing."""
-    from .core.project import ConflictError, folder_lock
+    from .core.project.storage import ConflictError, folder_lock
 
     try:
         with folder_lock(Path(args.file)):
@@ -751,9 +751,9 @@ def cmd_set(args) -> int:
 
 
 def _set_locked(args) -> int:
-    from .core.project import ConflictError, ReadOnlyError, save_atomic
-    from .core.yamldoc import EditError, YamlDocument, YamlError
-    from .core.yamlpath import PathSyntaxError, format_path, parse_path
+    from .core.project.storage import ConflictError, ReadOnlyError, save_atomic
+    from .core.text.yamldoc import EditError, YamlDocument, YamlError
+    from .core.text.yamlpath import PathSyntaxError, format_path, parse_path
 
     path, doc, stamp = _open_yaml(args.file)
     try:
@@ -800,7 +800,7 @@ def run_app(argv: list[str]) -> int:
     p.add_argument("--theme", help="a theme name (see the palette's 'Change theme', or ftd locate for the themes folder)")
     p.add_argument("--review", action="store_true", help="start in review mode: read-only, single-letter browsing")
     args = p.parse_args(argv)
-    from .core.project import ProjectError, find_root
+    from .core.project.project import ProjectError, find_root
 
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
@@ -817,10 +817,10 @@ def run_app(argv: list[str]) -> int:
 
 
 def cmd_prompts(args) -> int:
-    from .baseline.preview import PreviewError, preview, render_text
-    from .baseline.setup import BaselineError
-    from .core.roles import effective_settings
-    from .core.textsafe import clean, json_text
+    from .services.baseline.preview import PreviewError, preview, render_text
+    from .services.baseline.setup import BaselineError
+    from .core.user.roles import effective_settings
+    from .core.text.textsafe import clean, json_text
 
     project, project_settings = _settings_of(args.dir)
     settings, _ = effective_settings(project_settings, _user_models())
@@ -839,8 +839,8 @@ def cmd_prompts(args) -> int:
 
 
 def cmd_locate(args) -> int:
-    from .core.textsafe import clean
-    from .core.userconfig import locations
+    from .core.text.textsafe import clean
+    from .core.user.config import locations
 
     places = dict(locations())
     try:
@@ -857,7 +857,7 @@ def cmd_locate(args) -> int:
 
 def _baseline_command(name: str):
     def run(args) -> int:
-        from .baseline import commands
+        from .services.baseline import commands
 
         try:
             return getattr(commands, f"cmd_{name}")(args)
@@ -868,7 +868,7 @@ def _baseline_command(name: str):
 
 
 COMMANDS = {"check": cmd_check, "status": cmd_status, "tokens": cmd_tokens, "critique": cmd_critique,
-            "models": lambda args: __import__("ftd_tui.core.catalog", fromlist=["cmd_models"]).cmd_models(args),
+            "models": lambda args: __import__("ftd_tui.core.economics.catalog", fromlist=["cmd_models"]).cmd_models(args),
             "baseline": _baseline_command("baseline"), "calibrate": _baseline_command("calibrate"), "decide": _baseline_command("decide"), "runs": _baseline_command("runs"),
             "doctor": cmd_doctor, "trust": cmd_trust,
             "new": cmd_new, "schema": cmd_schema, "get": cmd_get, "set": cmd_set,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ftd_tui.core.checks import check_project
-from ftd_tui.core.project import Project
-from ftd_tui.core.yamldoc import YamlDocument
+from ftd_tui.core.rules.checks import check_project
+from ftd_tui.core.project.project import Project
+from ftd_tui.core.text.yamldoc import YamlDocument
 
 
 def yset(root: Path, rel: str, path: str, value: Any, create: bool = False) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftd_tui.core.agreement import (
+from ftd_tui.core.evaluation.agreement import (
     bootstrap_interval,
     cohen_kappa,
     confusion,
@@ -305,7 +305,7 @@ def test_paired_differences_ties_and_small_n():
 
 
 def test_kappa_is_undefined_when_one_judge_never_varied():
-    from ftd_tui.core.agreement import criterion_agreement
+    from ftd_tui.core.evaluation.agreement import criterion_agreement
 
     row = criterion_agreement({"a": ["YES"] * 12, "b": ["YES"] * 6 + ["NO"] * 6})
     assert row["n"] == 12 and row["raw_agreement"] == 0.5

@@ -475,8 +475,8 @@ def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
     from fakes.openai_server import FakeOpenAI
     from test_critique import synthesis
 
-    from ftd_tui.core.critique_log import critique_status
-    from ftd_tui.core.project import Project
+    from ftd_tui.core.rules.critique_gate import critique_status
+    from ftd_tui.core.project.project import Project
 
     root = sample("math-tutoring")
     os.environ["FTD_TEST_KEY"] = "sk-canary-app-0123456789"
@@ -532,8 +532,8 @@ def test_undecided_proposals_can_be_decided_later_and_connections_tested(sample)
     from fakes.openai_server import FakeOpenAI
     from test_critique import synthesis
 
-    from ftd_tui.core.trust import approve
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.user.trust import approve
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     root = sample("math-tutoring")
     os.environ["FTD_TEST_KEY"] = "sk-canary-app-0123456789"
@@ -579,8 +579,8 @@ def test_suggest_a_panel_goes_into_the_experts_buffer(sample):
 
     from ftd_tui.core.artifacts.common import Where
     from ftd_tui.core.artifacts.experts import check_experts
-    from ftd_tui.core.trust import approve
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.user.trust import approve
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     root = sample("math-tutoring")
     os.environ["FTD_TEST_KEY"] = "sk-canary-app-0123456789"

@@ -17,10 +17,11 @@ from baselinehelp import REPO, Roles, cli, cli_process, judgments, only_run, rec
 from fakes.openai_server import FakeOpenAI
 from helpers import replace, yset
 
-from ftd_tui.core.checks import check_project
-from ftd_tui.core.gates import compute_gates
-from ftd_tui.core.markdown import parse_markdown
-from ftd_tui.core.project import Project
+from ftd_tui.core.rules.checks import check_project
+from ftd_tui.core.rules.gates import compute_gates
+from ftd_tui.core.text.markdown import parse_markdown
+from ftd_tui.core.project.project import Project
+from ftd_tui.core.evaluation.runs import inputs_hash_of
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +88,7 @@ def test_a_run_makes_multi_turn_conversations_judges_them_and_writes_the_report(
     assert f"id: {run.name}" in report or run.name in report
     p = Project.load(root)
     fm = parse_markdown(report).front_matter.data
-    assert fm["run"]["inputs_hash"] == p.inputs_hash()
+    assert fm["run"]["inputs_hash"] == inputs_hash_of(p)
     g = gate7(root)
     assert not g.passed and "no human decision" in g.reason
     r = cli("decide", str(root), "--decision", "proceed", "--by", "A. Person", "--rationale", "safety first")
@@ -316,7 +317,7 @@ def test_ollama_base_gets_num_ctx_and_thinking_off_and_timeouts_are_retried(samp
 
 
 def test_an_edited_scenario_is_not_resumed_over(sample):
-    from ftd_tui.core.scenarios import read_scenarios, set_situation
+    from ftd_tui.core.evaluation.scenarios import read_scenarios, set_situation
 
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:

@@ -13,10 +13,10 @@ from apphelp import run, running, wait_until
 from baselinehelp import Roles, only_run, wire
 from fakes.openai_server import FakeOpenAI
 
-from ftd_tui.core import runs
-from ftd_tui.core.checks import check_project
-from ftd_tui.core.gates import compute_gates
-from ftd_tui.core.project import Project
+from ftd_tui.core.evaluation import runs
+from ftd_tui.core.rules.checks import check_project
+from ftd_tui.core.rules.gates import compute_gates
+from ftd_tui.core.project.project import Project
 
 
 @pytest.fixture(autouse=True)

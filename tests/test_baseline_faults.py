@@ -18,11 +18,11 @@ from baselinehelp import REPO, Roles, cli, only_run, records, wire
 from helpers import yset
 from fakes.openai_server import FakeOpenAI
 
-from ftd_tui.baseline.runner import EARLY_STOP_MIN
-from ftd_tui.core.checks import check_project
-from ftd_tui.core.gates import compute_gates
-from ftd_tui.core.markdown import parse_markdown
-from ftd_tui.core.project import Project
+from ftd_tui.services.baseline.runner import EARLY_STOP_MIN
+from ftd_tui.core.rules.checks import check_project
+from ftd_tui.core.rules.gates import compute_gates
+from ftd_tui.core.text.markdown import parse_markdown
+from ftd_tui.core.project.project import Project
 
 
 @pytest.fixture(autouse=True)

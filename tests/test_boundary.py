@@ -64,8 +64,8 @@ def link(root: Path, rel: str, target: Path | str) -> None:
 
 
 def test_system_prompt_symlinked_out_of_the_project_is_FIL007_and_never_read(sample, outside):
-    from ftd_tui.core.project import Project
-    from ftd_tui.core.system_message import system_message
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.core.artifacts.system_message import system_message
 
     root = sample("math-tutoring")
     link(root, "config/system-prompt.md", outside)
@@ -83,8 +83,8 @@ def test_system_prompt_symlinked_out_of_the_project_is_FIL007_and_never_read(sam
 
 
 def test_knowledge_file_symlinked_out_is_SET012_and_not_in_the_system_message(sample, outside):
-    from ftd_tui.core.project import Project
-    from ftd_tui.core.system_message import system_message
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.core.artifacts.system_message import system_message
 
     root = sample("software-support")
     link(root, "knowledge/policy.md", outside)
@@ -106,8 +106,8 @@ def test_a_knowledge_folder_symlinked_out_is_caught_too(sample, outside):
 
 
 def test_symlinks_that_stay_inside_the_project_keep_working(sample):
-    from ftd_tui.core.project import Project
-    from ftd_tui.core.system_message import system_message
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.core.artifacts.system_message import system_message
 
     root = sample("software-support")
     (root / "docs").mkdir()
@@ -236,7 +236,7 @@ def test_dev_zero_is_refused_whether_linked_or_named(sample, tmp_path):
 
 def test_the_cap_is_counted_while_reading_not_taken_from_st_size():
     """/proc files are regular files whose st_size is 0 whatever they hold: the cap still stops them."""
-    from ftd_tui.core.boundary import FileRefused, read_regular
+    from ftd_tui.core.project.boundary import FileRefused, read_regular
 
     path = "/proc/self/maps"
     if not os.path.exists(path):
@@ -249,7 +249,7 @@ def test_the_cap_is_counted_while_reading_not_taken_from_st_size():
 
 
 def test_a_file_growing_while_read_stops_at_the_cap(tmp_path):
-    from ftd_tui.core.boundary import FileRefused, read_regular
+    from ftd_tui.core.project.boundary import FileRefused, read_regular
 
     f = tmp_path / "growing.yaml"
     f.write_bytes(b"note: started\n")
@@ -419,7 +419,7 @@ def test_set_refuses_a_mode_444_file_unless_forced_as_root_too(sample):
 
 
 def test_save_atomic_refuses_read_only_with_a_permission_error(tmp_path):
-    from ftd_tui.core.project import FileStamp, ReadOnlyError, save_atomic
+    from ftd_tui.core.project.storage import FileStamp, ReadOnlyError, save_atomic
 
     f = tmp_path / "notes.yaml"
     f.write_text("remarque: à relire\n", encoding="utf-8")
@@ -477,7 +477,7 @@ def test_two_concurrent_set_processes_never_lose_an_update(tmp_path):
 
 
 def test_the_folder_lock_does_not_hang_on_a_stuck_writer(tmp_path):
-    from ftd_tui.core.project import ConflictError, folder_lock
+    from ftd_tui.core.project.storage import ConflictError, folder_lock
 
     f = tmp_path / "a.yaml"
     f.write_text("a: 1\n")
@@ -508,7 +508,7 @@ def test_the_folder_lock_does_not_hang_on_a_stuck_writer(tmp_path):
 
 
 def test_stale_temp_files_are_removed_on_load_and_fresh_ones_kept(sample):
-    from ftd_tui.core.project import Project
+    from ftd_tui.core.project.project import Project
 
     root = sample("math-tutoring")
     old = root / "config" / ".rubric.yaml.k2x9_q0a.ftd-tmp"
@@ -534,7 +534,7 @@ def test_stale_temp_files_are_removed_on_load_and_fresh_ones_kept(sample):
 
 
 def test_a_save_cleans_stale_temp_files_in_its_folder(tmp_path):
-    from ftd_tui.core.project import save_atomic
+    from ftd_tui.core.project.storage import save_atomic
 
     (tmp_path / "eval").mkdir()
     stale = tmp_path / "eval" / ".scenarios.yaml.0a1b2c3d.ftd-tmp"

@@ -13,7 +13,7 @@ from baselinehelp import cli, wire
 from fakes.openai_server import FakeOpenAI
 from helpers import replace, yset
 
-from ftd_tui.core.project import Project
+from ftd_tui.core.project.project import Project
 
 OPPOSITE = {"YES": "NO", "NO": "YES", "NA": "YES"}
 EXPECTED = {"PASS": "YES", "BORDERLINE_PASS": "YES", "FAIL": "NO", "BORDERLINE_FAIL": "NO", "NA": "NA"}
@@ -97,7 +97,7 @@ def test_each_example_is_judged_with_itself_left_out_of_the_prompt(sample):
         shown, convo = block(prompt, "CALIBRATION EXAMPLES"), block(prompt, "CONVERSATION")
         examples = judge.examples[cid]
         # a context written as "user: …" / "assistant: …" turns is framed as those exchanges
-        from ftd_tui.baseline.calibrate import example_exchanges
+        from ftd_tui.services.baseline.calibrate import example_exchanges
         turns = example_exchanges(str(examples[i]["context"]), examples[i]["response"])
         assert examples[i]["response"] in convo and all(t["user"] in convo and t["assistant"] in convo for t in turns)
         assert len(re.findall(r"^<<<DATA-[0-9A-F]{8} exchange \d+ USER>>>$", convo, re.M)) == len(turns)

@@ -9,10 +9,10 @@ import struct
 
 import pytest
 
-from ftd_tui.core import catalog
+from ftd_tui.core.economics import catalog
 from ftd_tui.core.artifacts.families import family_of
 from ftd_tui.core.artifacts.model_choice import _INSTRUCT, FORMATS
-from ftd_tui.core.markdown import parse_markdown
+from ftd_tui.core.text.markdown import parse_markdown
 
 from conftest import SAMPLES
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 from helpers import diagnostics, yset
 
-from ftd_tui.core.choose_model import candidate_entry, set_base_model, update_model_choice
-from ftd_tui.core.markdown import parse_markdown
+from ftd_tui.core.project.choose_model import candidate_entry, set_base_model, update_model_choice
+from ftd_tui.core.text.markdown import parse_markdown
 
 
 def facts(**kw):

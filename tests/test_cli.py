@@ -197,7 +197,7 @@ def test_new_from_sample_and_blank(tmp_path):
 def test_schema_validates_the_samples():
     import jsonschema
 
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     root = Path(__file__).parent.parent / "sample_projects"
     for artifact, rel in (("settings", "ftd.yaml"), ("rubric", "config/rubric.yaml"),

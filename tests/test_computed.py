@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ftd_tui.core.artifacts.rubric import Criterion, check_problems
-from ftd_tui.core.computed import answer, is_computed, phrase_pattern, regex_problem
+from ftd_tui.core.evaluation.computed import answer, is_computed, phrase_pattern, regex_problem
 
 TICKET = """hey, the nightly export died again. here's the log:
 

@@ -58,9 +58,9 @@ def synthesis(root) -> str:
 
 
 def test_cli_critique_streams_every_voice_and_writes_the_log(sample):
-    from ftd_tui.core.critique_log import critique_status
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.log import read_front, record_disposition
+    from ftd_tui.core.rules.critique_gate import critique_status
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.log import read_front, record_disposition
 
     with FakeOpenAI(default_text=ANSWER) as fake:
         root = project_with(fake, sample)
@@ -125,9 +125,9 @@ def test_no_critic_is_a_clear_error(sample):
 def test_default_panels_are_fictional_complete_and_used_when_none_is_written(sample):
     from ftd_tui.core.artifacts.common import Where
     from ftd_tui.core.artifacts.experts import check_experts
-    from ftd_tui.core.yamldoc import YamlDocument
-    from ftd_tui.critique.log import read_front
-    from ftd_tui.critique.run import DEFAULT_PANELS
+    from ftd_tui.core.text.yamldoc import YamlDocument
+    from ftd_tui.services.critique.log import read_front
+    from ftd_tui.services.critique.run import DEFAULT_PANELS
 
     doc = YamlDocument.from_bytes(DEFAULT_PANELS.read_bytes())
     assert check_experts(doc.data, Where(doc, "default_panels.yaml")) == []
@@ -162,7 +162,7 @@ def _baseline_run(root):
 
 
 def test_critique_with_transcripts_shows_best_and_worst_as_data(sample):
-    from ftd_tui.critique.transcripts import best_and_worst, latest_run
+    from ftd_tui.services.critique.transcripts import best_and_worst, latest_run
 
     with FakeOpenAI(default_text="An answer.") as fake:
         root = project_with(fake, sample)

@@ -63,9 +63,9 @@ def _project(sample, fake, name="wellbeing-coaching"):
 
 
 def _critique(root, unit, **kw):
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.run import run_critique
-    from ftd_tui.llm.door import Door
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.run import run_critique
+    from ftd_tui.services.llm.door import Door
 
     project = Project.load(root)
     settings = project.files["settings"].data
@@ -109,16 +109,16 @@ def test_the_rubric_panel_sees_every_edge_case_and_the_prompts_panel_every_crite
 
 
 def _latest_front(root, unit):
-    from ftd_tui.critique.log import read_front
+    from ftd_tui.services.critique.log import read_front
 
-    from ftd_tui.core.critique_log import log_order
+    from ftd_tui.core.rules.critique_gate import log_order
 
     return read_front(sorted((root / "critiques" / unit).glob("*.md"), key=log_order)[-1])
 
 
 def test_a_small_window_cuts_the_digest_and_says_what_was_cut(sample):
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.run import plan_critique
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.run import plan_critique
 
     root = sample("wellbeing-coaching")
     project = Project.load(root)
@@ -134,7 +134,7 @@ def test_a_small_window_cuts_the_digest_and_says_what_was_cut(sample):
 
 
 def test_the_answer_budget_grows_with_the_artifact():
-    from ftd_tui.critique.digest import answer_words
+    from ftd_tui.services.critique.digest import answer_words
 
     assert answer_words(800) == 600
     assert answer_words(14_000) > 2000  # a 1,400-line rubric gets far more than 500 words
@@ -143,8 +143,8 @@ def test_the_answer_budget_grows_with_the_artifact():
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_no_prompt_has_a_doubled_full_stop_or_an_empty_field(sample, name):
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.run import plan_critique
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.run import plan_critique
 
     project = Project.load(sample(name))
     for unit in ("taxonomy", "rubric", "personas", "prompts"):
@@ -157,7 +157,7 @@ def test_no_prompt_has_a_doubled_full_stop_or_an_empty_field(sample, name):
 
 
 def test_test_material_is_parsed_checked_and_capped():
-    from ftd_tui.critique.material import parse_material
+    from ftd_tui.services.critique.material import parse_material
 
     items, notes = parse_material(EXPERT_ANSWER, "Oluwaseun (fictional)")
     assert [i["kind"] for i in items] == ["example", "scenario"]
@@ -179,8 +179,8 @@ def test_test_material_is_parsed_checked_and_capped():
 
 
 def test_candidates_arrive_unreviewed_and_taking_one_types_nothing_for_the_person(sample):
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.candidates import CandidateError, add_example
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.candidates import CandidateError, add_example
 
     with FakeOpenAI(default_text=EXPERT_ANSWER) as fake:
         root = _project(sample, fake)
@@ -208,9 +208,9 @@ def test_in_the_app_candidates_are_taken_or_dropped_and_the_log_says_which(sampl
     eval/scenarios.yaml; `r` drops one; the log records each."""
     from apphelp import run, running, wait_until
 
-    from ftd_tui.core.scenarios import draw_scenarios, read_scenarios, write_scenarios
-    from ftd_tui.core.trust import approve
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.evaluation.scenarios import draw_scenarios, read_scenarios, write_scenarios
+    from ftd_tui.core.user.trust import approve
+    from ftd_tui.core.text.yamldoc import YamlDocument
     from ftd_tui.tui.critique_screen import CritiqueScreen
     from ftd_tui.tui.screens import Choice
 
@@ -266,8 +266,8 @@ def test_in_the_app_candidates_are_taken_or_dropped_and_the_log_says_which(sampl
 
 
 def test_a_window_too_small_for_the_artifact_and_an_answer_is_said_before_anything_is_sent(sample):
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.run import CritiqueError, plan_critique
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.run import CritiqueError, plan_critique
 
     project = Project.load(sample("wellbeing-coaching"))
     settings = {"models": {"critic": {"model": "ollama_chat/qwen3:8b", "num_ctx": 8192}}}
@@ -282,8 +282,8 @@ def test_a_window_too_small_for_the_artifact_and_an_answer_is_said_before_anythi
 
 
 def test_two_critiques_in_one_second_the_second_is_the_latest(tmp_path):
-    from ftd_tui.core.critique_log import critique_status
-    from ftd_tui.critique.log import write_log
+    from ftd_tui.core.rules.critique_gate import critique_status
+    from ftd_tui.services.critique.log import write_log
 
     front = {"artifact": "rubric", "synthesis": True, "proposals": [], "dispositions_artifact_hash": "sha256:x"}
     first = write_log(tmp_path, "rubric", {**front, "proposals": [{"id": "P1", "severity": "critical"}]}, [])
@@ -297,8 +297,8 @@ def test_two_critiques_in_one_second_the_second_is_the_latest(tmp_path):
 def test_an_empty_critique_opened_later_shows_its_answers_and_candidates_not_a_blank_screen(sample):
     from apphelp import run, running, wait_until
 
-    from ftd_tui.core.trust import approve
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.user.trust import approve
+    from ftd_tui.core.text.yamldoc import YamlDocument
     from ftd_tui.tui.critique_screen import CritiqueScreen
     from ftd_tui.tui.screens import Choice
 

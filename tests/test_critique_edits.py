@@ -87,8 +87,8 @@ def rubric_of(sample, name="math-tutoring"):
 
 
 def test_a_split_applies_by_yaml_path_and_leaves_every_other_byte(sample):
-    from ftd_tui.core.yamldoc import YamlDocument
-    from ftd_tui.critique.edits import apply_edits
+    from ftd_tui.core.text.yamldoc import YamlDocument
+    from ftd_tui.services.critique.edits import apply_edits
 
     _, before = rubric_of(sample)
     after = apply_edits(SPLIT_EDITS, {RUBRIC: before, "config/input-taxonomy.yaml": "untouched: true\n"})
@@ -107,7 +107,7 @@ def test_a_split_applies_by_yaml_path_and_leaves_every_other_byte(sample):
 
 
 def test_an_edit_that_cannot_apply_says_which_and_why_and_nothing_is_half_applied(sample):
-    from ftd_tui.critique.edits import EditFailed, apply_edits
+    from ftd_tui.services.critique.edits import EditFailed, apply_edits
 
     _, text = rubric_of(sample)
     files = {RUBRIC: text, "config/system-prompt.md": "# Tutor\n\nYou are a maths tutor.\n"}
@@ -143,8 +143,8 @@ def test_an_edit_that_cannot_apply_says_which_and_why_and_nothing_is_half_applie
 
 
 def test_an_old_logs_single_patch_reads_as_one_replace_edit():
-    from ftd_tui.critique.edits import proposal_edits
-    from ftd_tui.critique.prompts import Synthesis
+    from ftd_tui.services.critique.edits import proposal_edits
+    from ftd_tui.services.critique.prompts import Synthesis
 
     old = {"id": "P1", "title": "t", "rationale": "r", "severity": "minor", "target": "x",
            "patch": {"file": RUBRIC, "find": "pass_threshold: 0.80", "replace": "pass_threshold: 0.85"}}
@@ -160,8 +160,8 @@ def test_an_old_logs_single_patch_reads_as_one_replace_edit():
 
 
 def test_the_review_marks_what_breaks_the_projects_rules(sample):
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.run import review_proposal
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.run import review_proposal
 
     root, _ = rubric_of(sample)
     project = Project.load(root)
@@ -209,8 +209,8 @@ def ftd(capsys, *args) -> tuple[int, str, str]:
 
 
 def test_a_multi_edit_proposal_is_offered_clean_accepted_in_one_step_and_undone_in_one(sample, capsys):
-    from ftd_tui.critique.log import read_front
-    from ftd_tui.critique.edits import apply_edits
+    from ftd_tui.services.critique.log import read_front
+    from ftd_tui.services.critique.edits import apply_edits
 
     root, original = rubric_of(sample)
     with FakeOpenAI(default_text=ANSWER) as fake:
@@ -232,7 +232,7 @@ def test_a_multi_edit_proposal_is_offered_clean_accepted_in_one_step_and_undone_
     assert "⚠ leaves CM2 with 2 calibration examples (3-8 per criterion)" in out
     assert "⚠ new finding: RUB003 error config/rubric.yaml:" in out
     assert CANARY not in out + err
-    from ftd_tui.core.critique_log import log_order
+    from ftd_tui.core.rules.critique_gate import log_order
 
     log = sorted((root / "critiques/rubric").glob("*.md"), key=log_order)[-1]
     p1, p2, p3 = read_front(log)["proposals"]

@@ -6,7 +6,6 @@ empty panel suggestion. Through litellm to the scripted server, in-process where
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -14,7 +13,7 @@ from apphelp import run, running, wait_until
 from fakes.openai_server import FakeOpenAI
 from helpers import yset
 
-from ftd_tui.core.critique_log import log_order
+from ftd_tui.core.rules.critique_gate import log_order
 
 CANARY = "sk-canary-flow-0123456789"
 ANSWER = ("The rubric asks whether the tutor 'checks understanding' but never says what counts as evidence: a "
@@ -53,12 +52,12 @@ def expert_requests(fake) -> list[dict]:
 
 
 def test_empty_synthesis_is_an_error_and_reviewed_closes_the_gate(sample, capsys):
-    from ftd_tui.core.critique_log import critique_status
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.forecast import _messages_tokens, critique_forecast
-    from ftd_tui.critique.log import read_front
-    from ftd_tui.critique.run import plan_critique
-    from ftd_tui.core.tokencount import approx_counter
+    from ftd_tui.core.rules.critique_gate import critique_status
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.forecast import _messages_tokens, critique_forecast
+    from ftd_tui.services.critique.log import read_front
+    from ftd_tui.services.critique.run import plan_critique
+    from ftd_tui.core.economics.counting import approx_counter
     from test_critique import synthesis
 
     with FakeOpenAI(default_text=ANSWER) as fake:
@@ -81,7 +80,7 @@ def test_empty_synthesis_is_an_error_and_reviewed_closes_the_gate(sample, capsys
         assert forecast.roles[0].calls == len(experts) >= 5
         assert forecast.roles[0].input_tokens == sum(_messages_tokens(counter, r["body"]["messages"]) for r in experts)
         assert [r.cost for r in forecast.roles] == [0.0, 0.0] and "local" in "\n".join(
-            __import__("ftd_tui.critique.forecast", fromlist=["lines"]).lines(forecast))
+            __import__("ftd_tui.services.critique.forecast", fromlist=["lines"]).lines(forecast))
         logs = sorted((root / "critiques/rubric").glob("*.md"), key=log_order)
         front = read_front(logs[-1])
         assert front["synthesis"] is False and front["synthesis_error"] == "the synthesis returned no proposals"
@@ -161,8 +160,8 @@ def test_forecast_sends_nothing_and_an_unpriced_model_is_unknown(sample, capsys,
 
 
 def approved(root, fake) -> None:
-    from ftd_tui.core.trust import approve
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.user.trust import approve
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     role = fake_role(fake)
     yset(root, "ftd.yaml", "models", {"critic": role, "judges": [role, role]})
@@ -170,7 +169,7 @@ def approved(root, fake) -> None:
 
 
 def test_f6_forecasts_then_an_empty_synthesis_offers_three_ways_and_reviewed_closes_the_gate(sample):
-    from ftd_tui.critique.log import read_front
+    from ftd_tui.services.critique.log import read_front
     from ftd_tui.tui.critique_screen import CritiqueScreen, ReasonScreen
     from ftd_tui.tui.screens import Choice
 

@@ -222,7 +222,7 @@ def test_canary_key_never_reaches_the_screen_or_a_file(tmux, sample, tmp_path):
     sys.path.insert(0, str(Path(__file__).parent))
     from fakes.openai_server import FakeOpenAI
 
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     canary = "sk-canary-e2e-5f0a9c1d2b"
     root = sample("math-tutoring")

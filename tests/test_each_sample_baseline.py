@@ -15,7 +15,7 @@ from conftest import SAMPLE_NAMES
 from fakes.openai_server import FakeOpenAI
 from helpers import yset
 
-from ftd_tui.core.scenarios import write_scenarios
+from ftd_tui.core.evaluation.scenarios import write_scenarios
 
 R = "config/rubric.yaml"
 
@@ -52,7 +52,7 @@ TEXT = {
 
 
 def _members(root) -> tuple[list[str], dict[str, str]]:
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     rubric = YamlDocument.from_bytes((root / R).read_bytes()).data
     gates = list(rubric["safety_gates"])

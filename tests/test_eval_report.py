@@ -8,9 +8,9 @@ import pytest
 
 from ftd_tui.core.artifacts.eval_results import check_eval_results
 from ftd_tui.core.artifacts.rubric import Rubric
-from ftd_tui.core.eval_report import END, START, record_decision, render_sections, summarize, update_report
-from ftd_tui.core.markdown import parse_markdown
-from ftd_tui.core.scoring import combine, record, score_answers
+from ftd_tui.core.evaluation.report import END, START, record_decision, render_sections, summarize, update_report
+from ftd_tui.core.text.markdown import parse_markdown
+from ftd_tui.core.evaluation.scoring import combine, record, score_answers
 
 
 def crit(name, category=None, na_valid=True, min_turns=None):

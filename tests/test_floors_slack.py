@@ -16,7 +16,7 @@ from fakes.openai_server import FakeOpenAI
 from helpers import diagnostics, yget, yset
 
 from ftd_tui.core.artifacts.rubric import Rubric
-from ftd_tui.core.scoring import floor_text, score_answers, slack, slack_text
+from ftd_tui.core.evaluation.scoring import floor_text, score_answers, slack, slack_text
 
 R = "config/rubric.yaml"
 

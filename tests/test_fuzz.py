@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from ftd_tui.cli import main
-from ftd_tui.core.diagnostics import RULES
-from ftd_tui.core.yamldoc import MAX_DEPTH, EditError, YamlDocument, YamlError
-from ftd_tui.core.yamlpath import PathSyntaxError, format_path, parse_path
+from ftd_tui.core.rules.diagnostics import RULES
+from ftd_tui.core.text.yamldoc import EditError, YamlDocument, YamlError
+from ftd_tui.core.text.yamlpath import PathSyntaxError, format_path, parse_path
 
 TARGETS = ["config/rubric.yaml", "config/input-taxonomy.yaml", "config/persona-template.yaml", "ftd.yaml",
            "model-choice.md", "config/prompts/user_sim.md", "critiques/experts.yaml"]
@@ -113,9 +113,9 @@ def assert_one_located_line(code: int, err: str, what: str) -> None:
 def test_fuzz_check_never_crashes(sample):
     """400 mutated project files: 80 written to disk through `ftd check` (raw bytes too), 320
     through the same check on the project as the app sees it (the buffer in place of the file)."""
-    from ftd_tui.core.checks import check_project
-    from ftd_tui.core.gates import compute_gates
-    from ftd_tui.core.project import BY_ID, Project
+    from ftd_tui.core.rules.checks import check_project
+    from ftd_tui.core.rules.gates import compute_gates
+    from ftd_tui.core.project.project import BY_ID, Project
 
     root = sample("math-tutoring")
     originals = {t: (root / t).read_bytes() for t in TARGETS}

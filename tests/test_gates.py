@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ftd_tui.core.checks import check_project
-from ftd_tui.core.gates import compute_gates, next_action
-from ftd_tui.core.project import Project
+from ftd_tui.core.rules.checks import check_project
+from ftd_tui.core.rules.gates import compute_gates, next_action
+from ftd_tui.core.project.project import Project
 from helpers import write, yset
+from ftd_tui.core.evaluation.runs import inputs_hash_of
 
 
 def gates(root):
@@ -29,7 +30,7 @@ def test_sample_gates(sample):
 
 def test_baseline_gate_needs_matching_run_recommendation_and_human_decision(sample):
     root = sample("math-tutoring")
-    h = Project.load(root).inputs_hash()
+    h = inputs_hash_of(Project.load(root))
     write(root, "base-model-eval-results.md", f"---\nrun: {{id: r1, inputs_hash: \"{h}\"}}\nrecommendation: fine-tuning-needed\n---\n")
     g = gates(root)["baseline"]
     assert not g.passed and "no human decision" in g.reason
@@ -44,7 +45,7 @@ def test_baseline_gate_needs_matching_run_recommendation_and_human_decision(samp
 def test_done_needs_dispositioned_fresh_critiques(sample):
     root = sample("math-tutoring")
     p = Project.load(root)
-    h = p.inputs_hash()
+    h = inputs_hash_of(p)
     write(root, "base-model-eval-results.md", f"---\nrun: {{id: r1, inputs_hash: \"{h}\"}}\nrecommendation: fine-tuning-needed\n"
                                               "decision: {decision: proceed, decided_by: Dana, decided_at: 2026-11-25, rationale: safety gaps}\n---\n")
     for unit in ("taxonomy", "rubric", "personas", "prompts"):

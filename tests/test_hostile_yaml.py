@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ftd_tui.core.diagnostics import RULES, SHOWN_PER_FILE
-from ftd_tui.core.yamldoc import MAX_DEPTH, YamlDocument, YamlError
-from ftd_tui.core.yamlpath import format_path
+from ftd_tui.core.rules.diagnostics import RULES, SHOWN_PER_FILE
+from ftd_tui.core.text.yamldoc import MAX_DEPTH, YamlDocument, YamlError
+from ftd_tui.core.text.yamlpath import format_path
 from apphelp import findings, run as run_async, running, wait_until
 from helpers import diagnostics, write
 
@@ -159,8 +159,8 @@ def _unknown_keys(root: Path, n: int) -> None:
 
 
 def test_check_is_linear_in_findings_and_caps_what_it_shows(sample):
-    from ftd_tui.core.checks import check_project
-    from ftd_tui.core.project import Project
+    from ftd_tui.core.rules.checks import check_project
+    from ftd_tui.core.project.project import Project
 
     times = {}
     for n in (2000, 16000):

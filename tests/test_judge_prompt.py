@@ -15,9 +15,9 @@ from baselinehelp import Roles, cli, only_run, wire
 from fakes.openai_server import FakeOpenAI
 from helpers import ydel, yget
 
-from ftd_tui.baseline import prompts as P
-from ftd_tui.core.scenarios import read_scenarios, write_scenarios
-from ftd_tui.core.textstats import split_pasted, words
+from ftd_tui.services.baseline import prompts as P
+from ftd_tui.core.evaluation.scenarios import read_scenarios, write_scenarios
+from ftd_tui.core.evaluation.textstats import split_pasted, words
 
 REFERENCE = ("Policy fact: refunds are only possible within 14 days of a charge, and only Billing can issue them; "
              "support never promises one.")
@@ -259,7 +259,7 @@ def test_all_in_one_carries_the_same_rules_and_the_reference():
 
 
 def test_a_calibration_context_written_as_turns_is_framed_as_those_exchanges():
-    from ftd_tui.baseline.calibrate import example_exchanges
+    from ftd_tui.services.baseline.calibrate import example_exchanges
 
     ctx = ("user: I can't find my invoice\nassistant: Which invoice — do you have the client name or number?\n"
            "user: perfect, found it, thanks!")

@@ -12,7 +12,7 @@ from baselinehelp import Roles, cli, judgments, wire
 from fakes.openai_server import FakeOpenAI
 from helpers import replace
 
-from ftd_tui.core import run_analysis, runs
+from ftd_tui.core.evaluation import run_analysis, runs
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from fakes.openai_server import FakeOpenAI
-from ftd_tui.llm.door import Door, LLMError
+from ftd_tui.services.llm.door import Door, LLMError
 from helpers import diagnostics, yset
 
 CANARY = "sk-proj-canary9f3b7c1d2e4a6b8c0d1e2f3a"  # shaped like an OpenAI project key
@@ -57,8 +57,8 @@ def _leaky_project(sample, base_url: str):
 
 
 def test_a_providers_key_to_a_local_port_is_a_finding_and_needs_approval(server, sample):
-    from ftd_tui.core.trust import approval_title, needs_approval
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.user.trust import approval_title, needs_approval
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     root = _leaky_project(sample, server.base_url)
     found = [d for d in diagnostics(root) if d.rule == "SET013"]
@@ -84,13 +84,13 @@ def test_a_providers_key_to_a_local_port_is_a_finding_and_needs_approval(server,
      "models.critic sends your $OPENAI_API_KEY and project text to anthropic's default endpoint"),
 ])
 def test_every_way_a_key_can_go_astray_is_named(role, expected):
-    from ftd_tui.core.trust import needs_approval
+    from ftd_tui.core.user.trust import needs_approval
 
     assert needs_approval({"models": {"critic": role}}) == [expected]
 
 
 def test_what_needs_no_approval_stays_free():
-    from ftd_tui.core.trust import needs_approval
+    from ftd_tui.core.user.trust import needs_approval
 
     free = [
         {"model": "openai/judge-a", "api_base": "http://127.0.0.1:18200/v1"},  # the test wiring: no key goes
@@ -103,7 +103,7 @@ def test_what_needs_no_approval_stays_free():
 
 
 def test_a_key_pasted_into_api_key_env_is_never_echoed_by_trust_or_the_door(server):
-    from ftd_tui.core.trust import needs_approval
+    from ftd_tui.core.user.trust import needs_approval
 
     s = {"models": {"critic": {"model": "openai/gpt-5.2", "api_base": server.base_url, "api_key_env": CANARY}}}
     items = needs_approval(s)
@@ -115,7 +115,7 @@ def test_a_key_pasted_into_api_key_env_is_never_echoed_by_trust_or_the_door(serv
 
 
 def test_the_door_refuses_the_local_port_until_approved(server, tmp_path):
-    from ftd_tui.core.trust import approve
+    from ftd_tui.core.user.trust import approve
 
     s = {"models": {"critic": {"model": "openai/gpt-5.2", "api_base": server.base_url,
                                "api_key_env": "OPENAI_API_KEY"}}}
@@ -132,8 +132,8 @@ def test_the_door_refuses_the_local_port_until_approved(server, tmp_path):
 
 def test_the_test_wiring_sends_no_key_and_needs_no_approval(server, tmp_path):
     from baselinehelp import wire
-    from ftd_tui.core.trust import needs_approval
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.user.trust import needs_approval
+    from ftd_tui.core.text.yamldoc import YamlDocument
     import shutil
 
     root = tmp_path / "p"
@@ -351,7 +351,7 @@ def test_a_connection_that_never_opens_fails_at_the_connect_deadline():
         base = f"http://127.0.0.1:{port}/v1"
         d = Door({"models": {"critic": {"model": "openai/fake-model", "api_base": base}}}, trusted=True,
                  connect_timeout=1.0, local_first_call_timeout=8.0, max_attempts=1)
-        asyncio.run(asyncio.to_thread(__import__("ftd_tui.llm.door", fromlist=["x"]).load_litellm))
+        asyncio.run(asyncio.to_thread(__import__("ftd_tui.services.llm.door", fromlist=["x"]).load_litellm))
         err, took = _timed(d.complete(d.role("critic"), MSG))
         assert f"could not connect to {base} within 1 s" in err.message and took < 1.0 + 3
     finally:

@@ -32,8 +32,8 @@ def _imports(module: str, extra: str = "") -> str:
 
 def test_core_loads_neither_textual_nor_litellm():
     assert _imports("ftd_tui.core") == ""
-    extra = ("from ftd_tui.core.project import Project\nfrom ftd_tui.core.checks import check_project\n"
-             "from ftd_tui.core.gates import compute_gates\n"
+    extra = ("from ftd_tui.core.project.project import Project\nfrom ftd_tui.core.rules.checks import check_project\n"
+             "from ftd_tui.core.rules.gates import compute_gates\n"
              "p = Project.load('sample_projects/math-tutoring'); compute_gates(p, check_project(p))")
     assert _imports("ftd_tui.core", extra) == ""
 
@@ -80,7 +80,7 @@ def test_litellm_is_the_pinned_release():
 
 
 def test_readme_lists_every_rule_and_keeps_the_two_commands():
-    from ftd_tui.core.diagnostics import RULES
+    from ftd_tui.core.rules.diagnostics import RULES
 
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text()

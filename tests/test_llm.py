@@ -16,8 +16,8 @@ import pytest
 from pydantic import BaseModel
 
 from fakes.openai_server import FakeOpenAI
-from ftd_tui.llm.cache import ResponseCache
-from ftd_tui.llm.door import Door, LLMError
+from ftd_tui.services.llm.cache import ResponseCache
+from ftd_tui.services.llm.door import Door, LLMError
 
 CANARY = "sk-canary-7d1f0c9a5b3e4f21aa"
 
@@ -155,7 +155,7 @@ def test_missing_key_no_model_and_offline_are_clear(fake, monkeypatch):
 
 
 def test_unapproved_endpoints_are_refused_until_trusted(fake, tmp_path):
-    from ftd_tui.core.trust import approve, is_approved, needs_approval
+    from ftd_tui.core.user.trust import approve, is_approved, needs_approval
 
     s = settings(fake)  # a non-standard key variable: needs approval
     assert any("FTD_TEST_KEY" in item for item in needs_approval(s))
@@ -185,7 +185,7 @@ def test_the_canary_key_is_nowhere(fake, tmp_path):
 
 
 def test_importing_the_door_does_not_import_litellm():
-    out = subprocess.run([sys.executable, "-c", "import sys, ftd_tui.llm.door; print('litellm' in sys.modules)"],
+    out = subprocess.run([sys.executable, "-c", "import sys, ftd_tui.services.llm.door; print('litellm' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -217,7 +217,7 @@ def test_trust_and_doctor_end_to_end(fake, sample):
 
 
 def test_doctor_setup_proposes_and_writes_a_user_models_block(sample, tmp_path, monkeypatch):
-    from ftd_tui.core.roles import effective_settings, suggest_models
+    from ftd_tui.core.user.roles import effective_settings, suggest_models
 
     for var in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY"):
         monkeypatch.delenv(var, raising=False)

@@ -1,10 +1,10 @@
-"""Training memory, GPU class and file sizes (core/memory.py), against hand-computed numbers."""
+"""Training memory, GPU class and file sizes (core/economics/memory.py), against hand-computed numbers."""
 
 from __future__ import annotations
 
 import pytest
 
-from ftd_tui.core.memory import (
+from ftd_tui.core.economics.memory import (
     Arch, figures_for, file_sizes, lora_params, logits_gb, parse_hardware_gb, training_memory,
 )
 

@@ -7,8 +7,11 @@ import stat
 
 import pytest
 
-from ftd_tui.core.project import ConflictError, FileStamp, Project, ProjectError, file_changed, save_atomic
+from ftd_tui.core.project.project import Project, ProjectError
+
+from ftd_tui.core.project.storage import ConflictError, FileStamp, file_changed, save_atomic
 from helpers import write
+from ftd_tui.core.evaluation.runs import inputs_hash_of
 
 
 def test_save_unchanged_writes_the_same_bytes(sample):
@@ -96,11 +99,11 @@ def test_alias_paths_are_read_with_a_note(sample):
 
 def test_inputs_hash_follows_content(sample):
     root = sample("math-tutoring")
-    h1 = Project.load(root).inputs_hash()
+    h1 = inputs_hash_of(Project.load(root))
     assert h1 and h1.startswith("sha256:")
-    assert Project.load(root).inputs_hash() == h1
+    assert inputs_hash_of(Project.load(root)) == h1
     write(root, "config/rubric.yaml", (root / "config/rubric.yaml").read_text() + "\n# note\n")
-    assert Project.load(root).inputs_hash() != h1
+    assert inputs_hash_of(Project.load(root)) != h1
 
 
 def test_not_a_project(tmp_path):

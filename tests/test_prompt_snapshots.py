@@ -72,7 +72,7 @@ def _normalise(text: str) -> str:
 
 
 def _cases() -> list[tuple[str, str, tuple[str, ...]]]:
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     cases = []
     for sample in SAMPLES:
@@ -111,8 +111,8 @@ def test_json_is_the_messages_a_run_sends(tmp_path):
     proc = _run("prompts", "show", "base", str(root), "--format", "json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    from ftd_tui.core.project import Project
-    from ftd_tui.core.system_message import system_message
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.core.artifacts.system_message import system_message
 
     assert data["messages"][0] == {"role": "system", "content": system_message(Project.load(root))}
     assert [m["role"] for m in data["messages"]] == ["system", "user"]

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
-from ftd_tui.core.diagnostics import RULES
+from ftd_tui.core.rules.diagnostics import RULES
 from helpers import diagnostics, replace, rules, write, ydel, yget, yset
 
 from conftest import SAMPLE_NAMES
+from ftd_tui.core.evaluation.runs import inputs_hash_of
 
 R, T, P, S = "config/rubric.yaml", "config/input-taxonomy.yaml", "config/persona-template.yaml", "ftd.yaml"
 U, A, SP, MC = "config/prompts/user_sim.md", "config/prompts/assistant.md", "config/system-prompt.md", "model-choice.md"
@@ -24,7 +25,7 @@ def _first_range(root):
 def _append_examples(root, crit, n):
     ex = yget(root, R, f"criteria.{crit}.calibration_examples")[0]
     for _ in range(n):
-        from ftd_tui.core.yamldoc import YamlDocument
+        from ftd_tui.core.text.yamldoc import YamlDocument
 
         f = root / R
         doc = YamlDocument.from_bytes(f.read_bytes())
@@ -40,9 +41,9 @@ def _symlink_out(root, rel):
 
 
 def _eval_results(root, inputs_hash, decision=None):
-    from ftd_tui.core.project import Project
+    from ftd_tui.core.project.project import Project
 
-    h = Project.load(root).inputs_hash() if inputs_hash == "current" else inputs_hash
+    h = inputs_hash_of(Project.load(root)) if inputs_hash == "current" else inputs_hash
     dec = "" if decision is None else f"decision: {decision}\n"
     write(root, EVR, f"---\nrun: {{id: 20261125T000000Z-deadbeef, inputs_hash: \"{h}\"}}\n"
                      f"recommendation: fine-tune-likely-helps\n{dec}---\n\n# Baseline\n")

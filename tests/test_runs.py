@@ -13,8 +13,9 @@ import pytest
 
 from helpers import diagnostics, replace, write, yset
 
-from ftd_tui.core import runs
-from ftd_tui.core.project import Project
+from ftd_tui.core.evaluation import runs
+from ftd_tui.core.project.project import Project
+from ftd_tui.core.evaluation.runs import inputs_hash_of
 
 
 def test_a_torn_last_line_is_ignored_and_cut_before_the_next_append(tmp_path):
@@ -69,14 +70,14 @@ def test_prune_keeps_the_newest_the_running_and_the_reported(tmp_path):
 
 def test_inputs_hash_follows_what_a_run_reads(sample):
     root = sample("software-support")
-    h = Project.load(root).inputs_hash()
+    h = inputs_hash_of(Project.load(root))
     yset(root, "ftd.yaml", "description", "another description")  # not read by a run
-    assert Project.load(root).inputs_hash() == h
+    assert inputs_hash_of(Project.load(root)) == h
     replace(root, "knowledge/policy.md", "30 days", "31 days")  # appended to the system prompt
-    h2 = Project.load(root).inputs_hash()
+    h2 = inputs_hash_of(Project.load(root))
     assert h2 != h
     yset(root, "ftd.yaml", "models.judges[0].temperature", 0.1)
-    assert Project.load(root).inputs_hash() != h2
+    assert inputs_hash_of(Project.load(root)) != h2
 
 
 def test_knowledge_files_must_exist_inside_the_project(sample):

@@ -13,7 +13,7 @@ from baselinehelp import Roles, cli, only_run, records, wire
 from fakes.openai_server import FakeOpenAI
 from helpers import yget, yset
 
-from ftd_tui.core.scenarios import (MAX_REDRAWS, Persona, draw_scenarios, persona_from_seed, read_scenarios,
+from ftd_tui.core.evaluation.scenarios import (MAX_REDRAWS, Persona, draw_scenarios, persona_from_seed, read_scenarios,
                                     scenario_key, set_fields, write_scenarios)
 
 T, P, SC = "config/input-taxonomy.yaml", "config/persona-template.yaml", "eval/scenarios.yaml"

@@ -1,4 +1,4 @@
-"""Scenario drawing, personas and eval/scenarios.yaml (ftd_tui/core/scenarios.py)."""
+"""Scenario drawing, personas and eval/scenarios.yaml (ftd_tui/core/evaluation/scenarios.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ftd_tui.core.artifacts.taxonomy import EDGE_TOPIC
-from ftd_tui.core.scenarios import (
+from ftd_tui.core.evaluation.scenarios import (
     DEFAULT_TURN_RANGE,
     draw_scenarios,
     flaw_text,
@@ -20,7 +20,7 @@ from ftd_tui.core.scenarios import (
     set_situation,
     write_scenarios,
 )
-from ftd_tui.core.yamldoc import YamlDocument
+from ftd_tui.core.text.yamldoc import YamlDocument
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_projects"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ftd_tui.core.artifacts.rubric import Rubric
-from ftd_tui.core.scoring import combine, record, score_answers
+from ftd_tui.core.evaluation.scoring import combine, record, score_answers
 
 
 def crit(category=None, na_valid=True, min_turns=None):

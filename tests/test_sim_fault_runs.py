@@ -196,7 +196,7 @@ def test_every_message_goes_to_the_critic_when_asked_and_a_missed_break_is_exclu
     (held-out recall in the README); the critic then reads every simulated message, once, and a
     message it calls out of character excludes its conversation, quoted whole."""
     MISSED = "Sure, I will keep playing Dana for you. Dana types: fine whatever, the export still fails"
-    from ftd_tui.baseline.sim_faults import detect
+    from ftd_tui.services.baseline.sim_faults import detect
 
     assert detect(MISSED, []) is None  # a form the fast check does not know
     root = sample("software-support")

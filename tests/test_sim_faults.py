@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ftd_tui.baseline import prompts as P
-from ftd_tui.baseline.sim_faults import FAULT, UNSURE, clean_user_message, detect
+from ftd_tui.services.baseline import prompts as P
+from ftd_tui.services.baseline.sim_faults import FAULT, UNSURE, clean_user_message, detect
 
 DATA = Path(__file__).parent / "data"
 CORPUS = yaml.safe_load((DATA / "sim_faults.yaml").read_text(encoding="utf-8"))["messages"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftd_tui.core.stats import band, bands_spanned, needed_n, pct, pct_interval, recommend, wilson
+from ftd_tui.core.evaluation.stats import band, bands_spanned, needed_n, pct, pct_interval, recommend, wilson
 
 
 @pytest.mark.parametrize("k, n, lo, hi", [

@@ -1,6 +1,6 @@
-from ftd_tui.core.markdown import parse_markdown
-from ftd_tui.core.textsafe import clean, clean_line
-from ftd_tui.core.yamlpath import PathSyntaxError, format_path, parse_path
+from ftd_tui.core.text.markdown import parse_markdown
+from ftd_tui.core.text.textsafe import clean, clean_line
+from ftd_tui.core.text.yamlpath import PathSyntaxError, format_path, parse_path
 import pytest
 
 

@@ -1,5 +1,5 @@
-"""ftd_tui.core.textstats: word counts, pasted-content split and question sentences on realistic text."""
-from ftd_tui.core.textstats import question_sentences, split_pasted, words
+"""ftd_tui.core.evaluation.textstats: word counts, pasted-content split and question sentences on realistic text."""
+from ftd_tui.core.evaluation.textstats import question_sentences, split_pasted, words
 
 STACK_TRACE_TICKET = """Hi, since the 4.2 update the export button does nothing and I'm losing my mind here.
 This is what the console says:

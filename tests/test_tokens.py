@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ftd_tui.core.costs import price_for
-from ftd_tui.core.tokencount import Counter, exact_counter, tiktoken_encoding
-from ftd_tui.core.tokens import Inputs, estimate, generation_tokens
+from ftd_tui.core.economics.costs import price_for
+from ftd_tui.core.economics.counting import Counter, exact_counter, tiktoken_encoding
+from ftd_tui.core.economics.estimate import Inputs, estimate, generation_tokens
 from helpers import rules, yset
 
 TEXT = "The quick brown fox — naïve café, 日本語 — jumps over the lazy dog. {persona} ```yaml\nkey: [1, 2]\n```"

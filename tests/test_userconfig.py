@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ftd_tui.core.userconfig import (
+from ftd_tui.core.user.config import (
     UserConfig,
     cache_dir,
     config_dir,
@@ -86,7 +86,7 @@ def test_locations(tmp_path, monkeypatch):
 
 
 def test_module_is_pure():
-    code = "import sys, ftd_tui.core.userconfig; assert 'textual' not in sys.modules and 'litellm' not in sys.modules"
+    code = "import sys, ftd_tui.core.user.config; assert 'textual' not in sys.modules and 'litellm' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
 
 

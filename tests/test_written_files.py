@@ -80,9 +80,9 @@ def critique_with_hostile_critic(sample):
 
 
 def test_critique_log_holds_the_escapes_visibly_never_raw(sample):
-    from ftd_tui.core.project import Project
-    from ftd_tui.critique.log import read_front, record_disposition
-    from ftd_tui.critique.run import run_from_log
+    from ftd_tui.core.project.project import Project
+    from ftd_tui.services.critique.log import read_front, record_disposition
+    from ftd_tui.services.critique.run import run_from_log
 
     root, log = critique_with_hostile_critic(sample)
     text = assert_inert(log.read_bytes(), log.name)
@@ -108,7 +108,7 @@ def test_critique_log_holds_the_escapes_visibly_never_raw(sample):
 
 
 def test_yaml_edits_escape_bidi_and_read_back_exactly():
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     doc = YamlDocument.from_text("panels:\n  rubric: {}\n")
     name = "Dr. Ana\u202e Lima"
@@ -119,9 +119,9 @@ def test_yaml_edits_escape_bidi_and_read_back_exactly():
 
 
 def test_scenario_situations_and_decisions_are_written_escaped():
-    from ftd_tui.core.eval_report import record_decision, update_report
-    from ftd_tui.core.scenarios import set_situation, write_scenarios
-    from ftd_tui.core.yamldoc import YamlDocument
+    from ftd_tui.core.evaluation.report import record_decision
+    from ftd_tui.core.evaluation.scenarios import set_situation, write_scenarios
+    from ftd_tui.core.text.yamldoc import YamlDocument
 
     situation = ("Maya, 15, schreibt spät nachts über Prüfungsangst.\n"
                  "Sie fügt einen Log ein: \x1b[31mERROR\x1b[0m und \u202eeinen Namen\u202c.")
@@ -140,7 +140,7 @@ def test_scenario_situations_and_decisions_are_written_escaped():
 
 
 def test_report_sections_hold_no_raw_escape(monkeypatch):
-    from ftd_tui.core import eval_report
+    from ftd_tui.core.evaluation import report as eval_report
 
     monkeypatch.setattr(eval_report, "render_sections",
                         lambda summary: f"<!-- ftd:generated:start -->\n## Topics\n{HOSTILE}\n<!-- ftd:generated:end -->\n")

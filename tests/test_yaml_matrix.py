@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from ftd_tui.core.yamldoc import EditError, Node, YamlDocument, construct, same_value
+from ftd_tui.core.text.yamldoc import EditError, Node, YamlDocument, construct, same_value
 
 import os
 CORPUS = sorted(Path(os.environ.get("FTD_YAML_CORPUS", Path(__file__).parent / "yaml_corpus")).glob("*.yaml"))

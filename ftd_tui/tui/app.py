@@ -24,11 +24,13 @@ from textual.message import Message
 from textual.widgets import ContentSwitcher, Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from ..core.diffing import summary
-from ..core.drafts import Draft, DraftStore
-from ..core.project import ARTIFACTS, BY_ID, ConflictError, FileStamp, Project, ReadOnlyError, file_changed, save_atomic
-from ..core.textsafe import clean, clean_line
-from ..core.userdirs import load_prefs, state_dir
+from ..core.text.diffing import summary
+from ..core.project.drafts import Draft, DraftStore
+from ..core.project.project import ARTIFACTS, BY_ID, Project
+from ..core.project.storage import ConflictError, FileStamp, ReadOnlyError, file_changed, save_atomic
+from ..core.text.textsafe import clean, clean_line
+from ..core.user.dirs import state_dir
+from ..core.user.prefs import load_prefs
 from .screens import Choice, DiffScreen, DraftsScreen, GatesScreen, HelpScreen, NewProjectScreen
 
 HIGHLIGHT_LIMIT = 3000  # lines; tree-sitter re-highlights the whole document per keystroke
@@ -125,7 +127,7 @@ TIER_STYLE = {"cheapest": "green", "cost-effective": "green", "expensive": "yell
 def _disk_text(root: Path, rel: str) -> str:
     """The file on disk, for the conflict diff: read only inside the project and only a regular
     file (a FIFO would hang the app, a symlink out would show a file from outside it)."""
-    from ..core.boundary import FileRefused, read_inside
+    from ..core.project.boundary import FileRefused, read_inside
 
     try:
         return read_inside(root, rel).decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -314,13 +316,13 @@ class FtdApp(App):
 
     # ------------------------------------------------------------------ loading and checking
     def _check(self, project: Project | None, buffers: dict[str, str], generation: int) -> None:
-        from ..core.checks import check_project
-        from ..core.gates import compute_gates
+        from ..core.rules.checks import check_project
+        from ..core.rules.gates import compute_gates
 
         if project is None:
             project = Project.load(self.root)
 
-        from ..core.economics import counter_for
+        from ..core.economics.overview import counter_for
 
         view = project.overlay(buffers) if buffers else project
         result = check_project(view)
@@ -444,7 +446,7 @@ class FtdApp(App):
         """Where project text goes when a model is called: named in the status line (spec §9)."""
         from urllib.parse import urlparse
 
-        from ..core.providers import iter_roles, provider_of
+        from ..core.user.providers import iter_roles, provider_of
 
         if self.snapshot is None:
             return ""  # the settings are parsed with the first check, after the first frame
@@ -466,7 +468,7 @@ class FtdApp(App):
             return
         lf = self.snapshot.project.files[self.current]
         panel = self.query_one("#diagnostics", OptionList)
-        from ..core.diagnostics import more_findings, per_file_shown
+        from ..core.rules.diagnostics import more_findings, per_file_shown
 
         found = [d for d in self.snapshot.result.diagnostics if d.file == lf.rel]
         index = panel.highlighted
@@ -570,7 +572,7 @@ class FtdApp(App):
         """The meter follows the buffers that shape a conversation, on the next frame."""
         if self.counter is None or self.project is None or self.snapshot is None:
             return
-        from ..core.economics import project_estimate
+        from ..core.economics.overview import project_estimate
 
         buffers = {a: t for a, t in self.dirty_buffers().items() if a in self.METER_INPUTS}
         view = self.project.overlay(buffers) if buffers else self.project
@@ -797,7 +799,7 @@ class FtdApp(App):
     def _handle_exception(self, error: Exception) -> None:
         # Textual's crash screen prints local variables: in a shared tmux everyone would see
         # them. One plain line on screen; the redacted traceback in a file; drafts first.
-        from ..core.redact import redact, write_crash_report
+        from ..core.text.redact import redact, write_crash_report
 
         try:
             self.write_all_drafts()
@@ -858,7 +860,7 @@ class FtdApp(App):
 
     def ask_approval(self, settings: dict, then) -> bool:
         """True when the project's endpoints are approved; else ask, and on yes approve and call ``then``."""
-        from ..core.trust import approval_title, approve, is_approved, needs_approval
+        from ..core.user.trust import approval_title, approve, is_approved, needs_approval
 
         if is_approved(settings):
             return True
@@ -883,7 +885,7 @@ class FtdApp(App):
     def choose_model(self, model_id: str, entries: list[dict], method: str) -> bool:
         """Write the choice into ftd.yaml and model-choice.md (exact edits into their buffers);
         a file with no unsaved edits of yours is saved at once, one with edits is left for you."""
-        from ..core.choose_model import set_base_model, update_model_choice
+        from ..core.project.choose_model import set_base_model, update_model_choice
 
         target = None
         settings = self.project.files["settings"].ensure_parsed().data
@@ -927,9 +929,9 @@ class FtdApp(App):
     def refresh_report(self, summary: dict) -> str | None:
         """Regenerate the report's generated parts after a review session, when the report
         shows this run; the decision and the user's prose are kept."""
-        from ..core.eval_report import update_report
-        from ..core.markdown import parse_markdown
-        from ..core.project import ConflictError, FileStamp, save_atomic
+        from ..core.evaluation.report import update_report
+        from ..core.text.markdown import parse_markdown
+        from ..core.project.storage import ConflictError, FileStamp, save_atomic
 
         path = self.root / "base-model-eval-results.md"
         ed = self.editors.get("eval-results")
@@ -956,8 +958,8 @@ class FtdApp(App):
     def export_examples(self, run_dir, conv_id: str, labels: dict[str, str]) -> int:
         """A person's labels on one conversation as candidate calibration examples in the rubric
         buffer: typed UNREVIEWED (they count once a person types them), suggested by the label."""
-        from ..core import runs
-        from ..core.yamldoc import YamlDocument
+        from ..core.evaluation import runs
+        from ..core.text.yamldoc import YamlDocument
 
         if not labels:
             self.notify("label some criteria first (y / n / a)", markup=False)
@@ -1017,8 +1019,8 @@ class FtdApp(App):
         message when it cannot be written safely."""
         import datetime as dt
 
-        from ..core.eval_report import record_decision
-        from ..core.project import ConflictError, FileStamp, save_atomic
+        from ..core.evaluation.report import record_decision
+        from ..core.project.storage import ConflictError, FileStamp, save_atomic
 
         ed = self.editors.get("eval-results")
         if ed is not None and ed.dirty:
@@ -1038,13 +1040,13 @@ class FtdApp(App):
     # ------------------------------------------------------------------ the expert critique
     @property
     def CRITIQUE_UNIT(self) -> dict[str, str]:
-        from ..critique.prompts import UNIT_FILES
+        from ..services.critique.prompts import UNIT_FILES
 
         return {aid: unit for unit, ids in UNIT_FILES.items() for aid in ids}
 
     def model_settings(self) -> tuple[dict, dict]:
         """(the roles in force: ftd.yaml over the user config, the project's own settings)."""
-        from ..core.roles import effective_settings
+        from ..core.user.roles import effective_settings
 
         lf = self.project.files["settings"].ensure_parsed()  # a key pressed before the first check
         project = lf.data if lf.readable and isinstance(lf.data, dict) else {}
@@ -1052,7 +1054,7 @@ class FtdApp(App):
         return merged, project
 
     def action_critique_with_transcripts(self) -> None:
-        from ..critique.transcripts import latest_run
+        from ..services.critique.transcripts import latest_run
 
         if self.project is None or latest_run(self.project.root) is None:
             self.notify("no baseline run with transcripts yet: a plain critique is F6", markup=False)
@@ -1060,7 +1062,7 @@ class FtdApp(App):
         self.action_run_critique(fresh=True, with_transcripts=True)
 
     def action_run_critique(self, fresh: bool = False, with_transcripts: bool = False) -> None:
-        from ..core.trust import approve, is_approved, needs_approval
+        from ..core.user.trust import approve, is_approved, needs_approval
 
         if self.project is None or self.snapshot is None:
             return
@@ -1112,7 +1114,7 @@ class FtdApp(App):
                     approve(settings, self.root)
                     self.action_run_critique(fresh=True, with_transcripts=with_transcripts)
 
-            from ..core.trust import approval_title
+            from ..core.user.trust import approval_title
 
             items = needs_approval(settings)  # each says what goes where, a key included
             self.push_screen(Choice(approval_title(items), [("approve", "Approve", "y"), ("cancel", "Cancel", "n")],
@@ -1123,8 +1125,8 @@ class FtdApp(App):
     def forecast_critique(self, unit: str, merged: dict, with_transcripts: bool) -> None:
         """F6's forecast (calls, tokens, cost per role), from the very requests the run will send:
         Enter starts the critique, Escape cancels."""
-        from ..critique.forecast import critique_forecast, lines
-        from ..critique.run import CritiqueError, plan_critique
+        from ..services.critique.forecast import critique_forecast, lines
+        from ..services.critique.run import CritiqueError, plan_critique
 
         try:
             plan = plan_critique(self.project, unit, buffers=self.dirty_buffers(), with_transcripts=with_transcripts,
@@ -1144,7 +1146,7 @@ class FtdApp(App):
 
     def start_critique(self, unit: str, merged: dict, with_transcripts: bool = False, *, plan=None,
                        synthesis_cache: bool = True) -> None:
-        from ..critique.run import panel_source
+        from ..services.critique.run import panel_source
         from .critique_screen import CritiqueScreen
 
         if panel_source(self.project, unit)[1]:
@@ -1168,10 +1170,10 @@ class FtdApp(App):
     @work(exclusive=True, group="critique")
     async def critique_worker(self, screen, unit: str, settings: dict, with_transcripts: bool = False, *,
                               plan=None, synthesis_cache: bool = True) -> None:
-        from ..core.userdirs import cache_dir
-        from ..critique.run import CritiqueError, run_critique
-        from ..llm.cache import ResponseCache
-        from ..llm.door import Door, LLMError
+        from ..core.user.dirs import cache_dir
+        from ..services.critique.run import CritiqueError, run_critique
+        from ..services.llm.cache import ResponseCache
+        from ..services.llm.door import Door, LLMError
 
         cache = ResponseCache(cache_dir() / "responses.sqlite")
         door = Door(settings, cache=cache, trusted=True)  # the project's roles were approved before this ran
@@ -1190,7 +1192,7 @@ class FtdApp(App):
 
     def open_critique_log(self, unit: str, path) -> None:
         """The proposals of an earlier critique, to decide them now."""
-        from ..critique.run import run_from_log
+        from ..services.critique.run import run_from_log
         from .critique_screen import CritiqueScreen
 
         try:
@@ -1209,7 +1211,7 @@ class FtdApp(App):
         self.call_after_refresh(show)
 
     def action_past_critiques(self) -> None:
-        from ..critique.run import logs_of
+        from ..services.critique.run import logs_of
         from .critique_screen import PastCritiquesScreen
 
         unit = self.CRITIQUE_UNIT.get(self.current or "")
@@ -1232,7 +1234,7 @@ class FtdApp(App):
         self.push_screen(PastCritiquesScreen(unit, logs), opened)
 
     def action_suggest_panel(self) -> None:
-        from ..core.trust import is_approved
+        from ..core.user.trust import is_approved
 
         unit = self.CRITIQUE_UNIT.get(self.current or "")
         if unit is None or self.project is None:
@@ -1247,9 +1249,9 @@ class FtdApp(App):
 
     @work(exclusive=True, group="suggest")
     async def suggest_worker(self, unit: str, settings: dict) -> None:
-        from ..critique.prompts import SuggestedPanel, panel_messages
-        from ..critique.run import critique_context
-        from ..llm.door import Door, LLMError
+        from ..services.critique.prompts import SuggestedPanel, panel_messages
+        from ..services.critique.run import critique_context
+        from ..services.llm.door import Door, LLMError
 
         door = Door(settings, trusted=True)
         try:
@@ -1279,7 +1281,7 @@ class FtdApp(App):
 
     def put_panel(self, unit: str, panel: dict) -> None:
         """Into the experts.yaml buffer as an exact edit; the user reviews and saves it."""
-        from ..core.yamldoc import EditError, YamlDocument
+        from ..core.text.yamldoc import EditError, YamlDocument
 
         self.open_artifact("experts", focus=True)
         ed = self.editors["experts"]
@@ -1293,7 +1295,7 @@ class FtdApp(App):
         self.notify(f"the suggested {unit} panel is in critiques/experts.yaml; review it and save", markup=False)
 
     def action_test_connections(self) -> None:
-        from ..core.trust import is_approved, needs_approval
+        from ..core.user.trust import is_approved, needs_approval
 
         if self.project is None:
             return
@@ -1307,7 +1309,7 @@ class FtdApp(App):
 
     @work(exclusive=True, group="doctor")
     async def connections_worker(self, settings: dict) -> None:
-        from ..llm.doctor import probe_roles
+        from ..services.llm.doctor import probe_roles
 
         try:
             results = await probe_roles(settings)
@@ -1342,7 +1344,7 @@ class FtdApp(App):
                                                     synthesis_cache=False))
 
     def write_them_yourself(self, unit: str) -> None:
-        from ..critique.prompts import UNIT_FILES
+        from ..services.critique.prompts import UNIT_FILES
 
         self.open_artifact(UNIT_FILES[unit][0], focus=True)
         self.notify(f"write the changes yourself; the critique gate of the {unit} stays open until a new critique "
@@ -1360,7 +1362,7 @@ class FtdApp(App):
     def record_reviewed(self, unit: str, log_path, reason: str) -> bool:
         """"Reviewed, nothing to change" with a reason on the critique's log: it closes the gate like
         a disposition (with the hash the artifact will have once the buffers are saved)."""
-        from ..critique.log import record_reviewed
+        from ..services.critique.log import record_reviewed
 
         try:
             record_reviewed(log_path, reason, self.unit_hash(unit))
@@ -1379,8 +1381,8 @@ class FtdApp(App):
         """The hash the artifact will have once the buffers are saved (Project.artifact_hash's form)."""
         import hashlib
 
-        from ..core.project import unit_hash
-        from ..critique.prompts import UNIT_FILES
+        from ..core.project.project import unit_hash
+        from ..services.critique.prompts import UNIT_FILES
 
         parts = []
         for aid in UNIT_FILES[unit]:
@@ -1394,8 +1396,8 @@ class FtdApp(App):
         """Every edit of the proposal into the editor buffers, as one undoable change per file (you
         save); when any edit no longer applies to the buffers, nothing is applied, the reason is
         shown and the proposal is not marked accepted."""
-        from ..critique.edits import EditFailed
-        from ..critique.run import apply_proposal
+        from ..services.critique.edits import EditFailed
+        from ..services.critique.run import apply_proposal
 
         p = run.proposals[index]
         p.apply_error = ""
@@ -1427,7 +1429,7 @@ class FtdApp(App):
         return True
 
     def record_disposition(self, run, index: int, disposition: str, reason: str) -> None:
-        from ..critique.log import record_disposition
+        from ..services.critique.log import record_disposition
 
         p = run.proposals[index]
         p.disposition, p.reason = disposition, reason
@@ -1440,8 +1442,8 @@ class FtdApp(App):
     def take_candidate(self, run, index: int) -> bool:
         """An expert's test material into the design: an example into the rubric buffer typed
         UNREVIEWED (one undoable edit; you save), a user message into eval/scenarios.yaml."""
-        from ..core.project import FileStamp, save_atomic
-        from ..critique.candidates import CandidateError, add_example, add_scenario
+        from ..core.project.storage import FileStamp, save_atomic
+        from ..services.critique.candidates import CandidateError, add_example, add_scenario
 
         c = run.candidates[index]
         source = run.log_path.stem if run.log_path is not None else "(unsaved)"
@@ -1479,7 +1481,7 @@ class FtdApp(App):
         return self._record_candidate(run, index, "dropped", None)
 
     def _record_candidate(self, run, index: int, disposition: str, where: str | None) -> bool:
-        from ..critique.log import record_candidate
+        from ..services.critique.log import record_candidate
 
         run.candidates[index]["disposition"] = disposition
         if where:
@@ -1511,8 +1513,8 @@ class FtdApp(App):
 
     @work(thread=True, exclusive=True, group="tokens")
     def compute_token_report(self, screen, view: Project, counter) -> None:
-        from ..core.economics import chosen_model, project_costs, project_estimate, report_lines
-        from ..core.tokens import inputs_from
+        from ..core.economics.overview import chosen_model, project_costs, project_estimate, report_lines
+        from ..core.economics.estimate import inputs_from
 
         est, counter = project_estimate(view, counter)
         if est is None:
@@ -1627,7 +1629,7 @@ class FtdApp(App):
 
     # ------------------------------------------------------------------ a folder that is not a project
     def offer_new_project(self) -> None:
-        from ..core.templates import create_project, template_names
+        from ..core.project.templates import create_project, template_names
 
         descriptions = {"wellbeing-coaching": "text-based wellbeing coaching (the published example's domain)",
                         "software-support": "customer support for a SaaS product",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import SystemCommand
 
-from ..core.project import ARTIFACTS
+from ..core.project.project import ARTIFACTS
 
 
 def ftd_system_commands(app):

@@ -11,9 +11,9 @@ from textual.color import Color
 from textual.css.constants import VALID_STYLE_FLAGS
 from textual.theme import Theme
 
-from ..core.textsafe import clean_line
-from ..core.userconfig import problem, read_yaml, validate
-from ..core.yamldoc import YamlDocument
+from ..core.text.textsafe import clean_line
+from ..core.user.config import problem, read_yaml, validate
+from ..core.text.yamldoc import YamlDocument
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VARIABLE = re.compile(r"^[A-Za-z_-][A-Za-z0-9_-]{0,63}$")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from textual.theme import Theme
 
-from ..core.textsafe import clean_line
-from ..core.userdirs import config_dir, problem
-from ..core.yamldoc import YamlDocument, YamlError
+from ..core.text.textsafe import clean_line
+from ..core.user.dirs import config_dir, problem
+from ..core.text.yamldoc import YamlDocument, YamlError
 
 DEFAULT_THEME = "ftd-dark"
 

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def _count(messages: list) -> int:
     """Prompt tokens as a real server reports them: a real tokenizer plus a few per message."""
-    from ftd_tui.core.tokencount import tiktoken_encoding
+    from ftd_tui.core.economics.counting import tiktoken_encoding
 
     enc = tiktoken_encoding()
     texts = [str(m.get("content", "")) for m in messages]

@@ -7,10 +7,10 @@ import types
 import typing
 from typing import Any, Union
 
-from ..diagnostics import Diagnostic, Severity, make
-from ..textsafe import clean_line
-from ..yamldoc import YamlDocument
-from ..yamlpath import Path, format_path
+from ..rules.diagnostics import Diagnostic, Severity, make
+from ..text.textsafe import clean_line
+from ..text.yamldoc import YamlDocument
+from ..text.yamlpath import Path, format_path
 
 
 class Where:

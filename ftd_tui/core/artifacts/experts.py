@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..diagnostics import Diagnostic
+from ..rules.diagnostics import Diagnostic
 from .common import Where, schema_errors, show, unknown_keys
 
 PANELS = ("taxonomy", "rubric", "personas", "prompts")

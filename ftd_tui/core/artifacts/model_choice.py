@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..diagnostics import Diagnostic, make
-from ..markdown import MarkdownDoc
+from ..rules.diagnostics import Diagnostic, make
+from ..text.markdown import MarkdownDoc
 from .common import Where, schema_errors, show, unknown_keys
 
 FORMATS = ("gguf", "mlx", "qat", "awq", "gptq", "exl2", "safetensors", "onnx")

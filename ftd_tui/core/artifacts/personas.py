@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..diagnostics import Diagnostic
+from ..rules.diagnostics import Diagnostic
 from .common import Where, fmt, number, schema_errors, show, weights_sum_ok
 from .settings import Checks
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostic, make
-from ..markdown import MarkdownDoc
+from ..rules.diagnostics import Diagnostic, make
+from ..text.markdown import MarkdownDoc
 from .settings import Checks
 
 USER_SIM_PLACEHOLDERS = ("persona", "flaw_patterns", "conversation_history", "exchange_number", "target_exchanges")

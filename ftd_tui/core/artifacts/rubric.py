@@ -8,9 +8,9 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..computed import KINDS as CHECK_KINDS
-from ..computed import regex_problem
-from ..diagnostics import Diagnostic
+from ..evaluation.computed import KINDS as CHECK_KINDS
+from ..evaluation.computed import regex_problem
+from ..rules.diagnostics import Diagnostic
 from .common import Where, fmt, number, schema_errors, show, unknown_keys, weights_sum_ok
 from .settings import Checks
 
@@ -40,7 +40,7 @@ class Example(BaseModel):
     suggested_type: str | None = None
 
 
-# ---- computed criteria: `check:` (answered by ftd, core/computed.py). check_problems is the one
+# ---- computed criteria: `check:` (answered by ftd, core/evaluation/computed.py). check_problems is the one
 # authority on a check's shape: check_rubric turns its findings into located RUB023 / RUB024, and
 # the model refuses the same input, so a rubric the run accepts is one `ftd check` accepts.
 CHECK_FIELDS: dict[str, dict[str, bool]] = {  # kind -> field -> required
@@ -337,7 +337,7 @@ def check_rubric(data: Any, where: Where, checks: Checks) -> tuple[Rubric | None
 
     # category floors that can never apply: the category scores nothing
     if rubric is not None:
-        from ..scoring import scored_members
+        from ..evaluation.scoring import scored_members
 
         for cname, cat in rubric.categories.items():
             if cat.min_score is not None and not scored_members(rubric, cname):
@@ -389,7 +389,7 @@ def _new_field_problems(data: Any, where: Where) -> tuple[list[Diagnostic], Any]
 
 def _slack_diag(rubric: Rubric, data: dict, where: Where) -> list[Diagnostic]:
     """RUB026 (info): what the threshold really allows, on pass_threshold."""
-    from ..scoring import slack, slack_text
+    from ..evaluation.scoring import slack, slack_text
 
     result = slack(rubric)
     if result is None:

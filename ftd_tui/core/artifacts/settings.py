@@ -7,11 +7,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..diagnostics import Diagnostic
+from ..rules.diagnostics import Diagnostic
 from .common import Where, schema_errors, show, unknown_keys
-from ..providers import (LOCAL_PROVIDERS, STANDARD_KEY_ENV, foreign_key, host_is_local, is_env_name,  # noqa: F401
+from ..user.providers import (LOCAL_PROVIDERS, STANDARD_KEY_ENV, foreign_key, host_is_local, is_env_name,  # noqa: F401
                          is_provider_default, iter_roles, key_owner, provider_of)
-from ..yamlpath import format_path
+from ..text.yamlpath import format_path
 from .families import family_of
 
 
@@ -284,7 +284,7 @@ def _check_knowledge(value: Any, where: Where, root: Any) -> list[Diagnostic]:
 def _knowledge_problem(root: Any, rel: str) -> tuple[str, str] | None:
     """Why a knowledge file would not be sent (message, hint), or None: it is read exactly as
     system_message reads it, so check refuses what a run would refuse (a symlink out, a FIFO)."""
-    from ..boundary import FileRefused, inside_project, read_inside
+    from ..project.boundary import FileRefused, inside_project, read_inside
 
     if inside_project(root, rel) is None:
         return (f"knowledge file {show(rel)} resolves outside the project (through a symlink); it is never read or sent",
