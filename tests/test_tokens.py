@@ -34,7 +34,7 @@ def test_offline_count_equals_tiktokens_own():
         socket.create_connection = refuse
         import os
         os.environ.pop("TIKTOKEN_CACHE_DIR", None)
-        from ftd_tui.core.tokencount import approx_counter
+        from ftd_tui.core.economics.counting import approx_counter
         c = approx_counter("Google")
         print(c.count({TEXT!r}), c.name)
     """)
