@@ -75,7 +75,7 @@ def main() -> None:
 async def drive(root: Path) -> None:
     from apphelp import running, wait_until
 
-    from ftd_tui.tui.critique_screen import CritiqueScreen
+    from ftd_tui.tui.screens.critique import CritiqueScreen
 
     arrivals: list[tuple[float, int]] = []  # (time, length) of the first voice's text
     shown: list[tuple[float, int]] = []
@@ -104,7 +104,7 @@ async def drive(root: Path) -> None:
         app.open_artifact("rubric", focus=True)
         cpu0, t0 = time.process_time(), time.perf_counter()
         await pilot.press("f6")
-        from ftd_tui.tui.screens import Choice
+        from ftd_tui.tui.modals.dialogs import Choice
 
         await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="the forecast")  # F6 forecasts first
         await pilot.press("enter")

@@ -132,7 +132,7 @@ def test_outside_edit_while_dirty_asks_and_never_overwrites(sample):
             theirs = f.read_text().replace("pass_threshold: 0.80", "pass_threshold: 0.70")
             f.write_text(theirs)
             app.poll_disk()
-            from ftd_tui.tui.screens import Choice
+            from ftd_tui.tui.modals.dialogs import Choice
 
             await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="conflict dialog")
             # saving while the question is open still cannot overwrite: answer 'keep mine' first
@@ -159,7 +159,7 @@ def test_take_theirs_and_save_conflict(sample):
             theirs = f.read_text() + "# theirs\n"
             f.write_text(theirs)
             await pilot.press("ctrl+s")  # the save notices the change and asks instead of writing
-            from ftd_tui.tui.screens import Choice
+            from ftd_tui.tui.modals.dialogs import Choice
 
             await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="conflict on save")
             assert f.read_text() == theirs
@@ -190,7 +190,7 @@ def test_drafts_survive_a_lost_session_and_are_offered_back(sample):
 
     async def second():
         async with running(root) as (app, pilot):
-            from ftd_tui.tui.screens import DraftsScreen
+            from ftd_tui.tui.modals.dialogs import DraftsScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, DraftsScreen), what="drafts offered")
             await pilot.press("r")
@@ -210,7 +210,7 @@ def test_quit_with_unsaved_work_asks(sample):
             ed.focus()
             await pilot.press("x")
             await pilot.press("ctrl+q")
-            from ftd_tui.tui.screens import Choice
+            from ftd_tui.tui.modals.dialogs import Choice
 
             await wait_until(pilot, lambda: isinstance(app.screen, Choice), what="quit question")
             await pilot.press("c")
@@ -247,7 +247,7 @@ def test_gates_screen_and_jump(sample):
         async with running(root) as (app, pilot):
             app.open_artifact("settings")
             await pilot.press("f7")
-            from ftd_tui.tui.screens import GateItem, GatesScreen
+            from ftd_tui.tui.modals.dialogs import GateItem, GatesScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen))
             items = list(app.screen.query(GateItem))
@@ -269,7 +269,7 @@ def test_help_lists_the_focused_panes_keys(sample):
         async with running(root) as (app, pilot):
             editor(app).focus()
             await pilot.press("f1")
-            from ftd_tui.tui.screens import HelpScreen
+            from ftd_tui.tui.modals.dialogs import HelpScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
             body = str(app.screen.query_one("Static").render())
@@ -295,7 +295,7 @@ def test_letters_type_in_the_editor_but_act_outside_it(sample):
             assert ed.text.startswith("g") and app.screen is app.screen_stack[0]
             app.query_one("#diagnostics").focus()
             await pilot.press("g")
-            from ftd_tui.tui.screens import GatesScreen
+            from ftd_tui.tui.modals.dialogs import GatesScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen))
 
@@ -308,7 +308,7 @@ def test_review_mode_is_read_only_and_single_letter(sample):
     async def go():
         async with running(root) as (app, pilot):
             await pilot.press("f8")
-            from ftd_tui.tui.review import ReviewScreen
+            from ftd_tui.tui.screens.review import ReviewScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen))
             assert all(ed.read_only for ed in app.editors.values())
@@ -428,7 +428,7 @@ def test_keymap_and_bad_config_notice(sample):
             assert len(notes) == 1
             assert "no-such-theme" in notes[0].message and "not-a-binding" in notes[0].message
             await pilot.press("f10")
-            from ftd_tui.tui.screens import GatesScreen
+            from ftd_tui.tui.modals.dialogs import GatesScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen), what="remapped gates key")
 
@@ -441,7 +441,7 @@ def test_not_a_project_offers_to_create_one(tmp_path):
     async def go():
         app = create_app(target, is_project=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            from ftd_tui.tui.screens import NewProjectScreen
+            from ftd_tui.tui.modals.dialogs import NewProjectScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, NewProjectScreen))
             await pilot.press("down")  # blank is first; the samples follow
@@ -486,8 +486,8 @@ def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
         fake.push({"match": "synthesise", "text": synthesis(root)})
 
         async def go():
-            from ftd_tui.tui.critique_screen import CritiqueScreen, ReasonScreen
-            from ftd_tui.tui.screens import Choice
+            from ftd_tui.tui.screens.critique import CritiqueScreen, ReasonScreen
+            from ftd_tui.tui.modals.dialogs import Choice
 
             async with running(root) as (app, pilot):
                 app.open_artifact("rubric", focus=True)
@@ -545,8 +545,8 @@ def test_undecided_proposals_can_be_decided_later_and_connections_tested(sample)
         assert subprocess_cli("critique", "rubric", str(root), "--yes").returncode == 0
 
         async def go():
-            from ftd_tui.tui.critique_screen import CritiqueScreen
-            from ftd_tui.tui.screens import Choice, HelpScreen
+            from ftd_tui.tui.screens.critique import CritiqueScreen
+            from ftd_tui.tui.modals.dialogs import Choice, HelpScreen
 
             async with running(root) as (app, pilot):
                 app.open_artifact("rubric", focus=True)
@@ -594,7 +594,7 @@ def test_suggest_a_panel_goes_into_the_experts_buffer(sample):
         approve(YamlDocument.from_bytes((root / "ftd.yaml").read_bytes()).data, root)
 
         async def go():
-            from ftd_tui.tui.screens import Choice
+            from ftd_tui.tui.modals.dialogs import Choice
 
             async with running(root) as (app, pilot):
                 app.open_artifact("taxonomy", focus=True)

@@ -25,7 +25,7 @@ def env(monkeypatch):
 
 
 def shown(app) -> str:
-    from ftd_tui.tui.baseline_screen import BaselineScreen
+    from ftd_tui.tui.screens.baseline import BaselineScreen
 
     screen = app.screen
     if not isinstance(screen, BaselineScreen):
@@ -78,8 +78,8 @@ def test_enter_runs_detached_then_results_transcript_and_decision(sample):
         wire(root, fake.base_url, scenarios=4, min_per_gate=1)
 
         async def go():
-            from ftd_tui.tui.baseline_screen import DecisionScreen, TranscriptScreen
-            from ftd_tui.tui.screens import Choice
+            from ftd_tui.tui.screens.baseline import DecisionScreen, TranscriptScreen
+            from ftd_tui.tui.modals.dialogs import Choice
 
             async with running(root) as (app, pilot):
                 await pilot.press("f5")
@@ -164,7 +164,7 @@ def test_cancel_stops_the_child_and_keeps_finished_calls(sample):
         wire(root, fake.base_url, scenarios=3, min_per_gate=1)
 
         async def go():
-            from ftd_tui.tui.screens import Choice
+            from ftd_tui.tui.modals.dialogs import Choice
 
             async with running(root) as (app, pilot):
                 await pilot.press("f5")
@@ -195,7 +195,7 @@ def test_calibration_self_test_from_the_palette(sample):
         wire(root, fake.base_url, scenarios=3, min_per_gate=1)
 
         async def go():
-            from ftd_tui.tui.calibrate_screen import CalibrationScreen
+            from ftd_tui.tui.screens.calibration import CalibrationScreen
 
             async with running(root) as (app, pilot):
                 await pilot.press("ctrl+p")
@@ -224,8 +224,8 @@ def test_choosing_a_base_model_from_the_catalog(sample):
     runs.write_json_atomic(run_dir / runs.SUMMARY, {"pass_rate": 0.4375, "assessed": 16})
 
     async def go():
-        from ftd_tui.tui.models_screen import ModelsScreen
-        from ftd_tui.tui.screens import Choice
+        from ftd_tui.tui.screens.models import ModelsScreen
+        from ftd_tui.tui.modals.dialogs import Choice
 
         async with running(root) as (app, pilot):
             app.action_models()

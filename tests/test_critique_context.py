@@ -211,8 +211,8 @@ def test_in_the_app_candidates_are_taken_or_dropped_and_the_log_says_which(sampl
     from ftd_tui.core.evaluation.scenarios import draw_scenarios, read_scenarios, write_scenarios
     from ftd_tui.core.user.trust import approve
     from ftd_tui.core.text.yamldoc import YamlDocument
-    from ftd_tui.tui.critique_screen import CritiqueScreen
-    from ftd_tui.tui.screens import Choice
+    from ftd_tui.tui.screens.critique import CritiqueScreen
+    from ftd_tui.tui.modals.dialogs import Choice
 
     with FakeOpenAI(default_text=EXPERT_ANSWER) as fake:
         root = _project(sample, fake)
@@ -299,8 +299,8 @@ def test_an_empty_critique_opened_later_shows_its_answers_and_candidates_not_a_b
 
     from ftd_tui.core.user.trust import approve
     from ftd_tui.core.text.yamldoc import YamlDocument
-    from ftd_tui.tui.critique_screen import CritiqueScreen
-    from ftd_tui.tui.screens import Choice
+    from ftd_tui.tui.screens.critique import CritiqueScreen
+    from ftd_tui.tui.modals.dialogs import Choice
 
     with FakeOpenAI(default_text=EXPERT_ANSWER) as fake:
         root = _project(sample, fake)

@@ -242,8 +242,8 @@ def test_a_multi_edit_proposal_is_offered_clean_accepted_in_one_step_and_undone_
     expected = apply_edits(SPLIT_EDITS, {RUBRIC: original})[RUBRIC]
 
     async def go():
-        from ftd_tui.tui.critique_screen import CritiqueScreen
-        from ftd_tui.tui.screens import Choice
+        from ftd_tui.tui.screens.critique import CritiqueScreen
+        from ftd_tui.tui.modals.dialogs import Choice
 
         async with running(root) as (app, pilot):
             app.open_artifact("rubric", focus=True)

@@ -170,8 +170,8 @@ def approved(root, fake) -> None:
 
 def test_f6_forecasts_then_an_empty_synthesis_offers_three_ways_and_reviewed_closes_the_gate(sample):
     from ftd_tui.services.critique.log import read_front
-    from ftd_tui.tui.critique_screen import CritiqueScreen, ReasonScreen
-    from ftd_tui.tui.screens import Choice
+    from ftd_tui.tui.screens.critique import CritiqueScreen, ReasonScreen
+    from ftd_tui.tui.modals.dialogs import Choice
 
     root = sample("math-tutoring")
     with FakeOpenAI(default_text=ANSWER) as fake:
@@ -243,7 +243,7 @@ def test_f6_forecasts_then_an_empty_synthesis_offers_three_ways_and_reviewed_clo
 
 
 def test_an_empty_panel_suggestion_says_so_and_offers_nothing(sample):
-    from ftd_tui.tui.screens import Choice
+    from ftd_tui.tui.modals.dialogs import Choice
 
     root = sample("math-tutoring")
     with FakeOpenAI(default_text=json.dumps({"experts": [], "difficult_users": []})) as fake:

@@ -63,7 +63,7 @@ def drop_session(root) -> None:
 
 
 async def offered(app, pilot):
-    from ftd_tui.tui.screens import DraftsScreen
+    from ftd_tui.tui.modals.dialogs import DraftsScreen
 
     await wait_until(pilot, lambda: isinstance(app.screen, DraftsScreen), what="drafts offered")
 
@@ -183,7 +183,7 @@ def test_typing_after_decide_later_keeps_both_drafts(sample):
     assert len(texts) == 2 and texts[0].startswith(TYPED) and texts[1].startswith(newer)
 
     async def both_offered():
-        from ftd_tui.tui.screens import DraftItem
+        from ftd_tui.tui.modals.dialogs import DraftItem
 
         async with running(root) as (app, pilot):
             await offered(app, pilot)

@@ -137,7 +137,7 @@ def test_exchange_reference_computed_and_floor_on_every_sample(sample, name, mon
         # the floor: one NO in a category floored at 1.0 fails the conversation whatever its total
         assert floored in j["floor_failures"] and j["pass"] is False
     # the conversation view marks the failing reply, and a computed failure as ftd's own
-    from ftd_tui.tui.baseline_screen import failing_marks
+    from ftd_tui.tui.screens.baseline import failing_marks
 
     marks = failing_marks([j for j in judgments(run) if j["id"] == "s01"])
     assert f"✗ {computed} (computed)" in marks[2] and f"✗ {failing} (judge-a)" in marks[2], marks

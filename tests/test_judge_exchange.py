@@ -15,7 +15,7 @@ from fakes.openai_server import FakeOpenAI
 from test_judge_prompt import Scripted, criterion_of, project, run
 
 from ftd_tui.services.baseline import prompts as P
-from ftd_tui.tui.baseline_screen import failing_marks
+from ftd_tui.tui.screens.baseline import failing_marks
 
 # (judge, criterion) -> the judge's verdict for conversation s01 (the one with the pasted chat export)
 VERDICTS = {

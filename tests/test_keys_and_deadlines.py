@@ -403,7 +403,7 @@ def test_doctor_with_no_roles_exits_1(sample):
 
 def test_the_apps_approval_dialog_says_the_key_goes_too(server, sample):
     from apphelp import run, running, wait_until
-    from ftd_tui.tui.screens import Choice
+    from ftd_tui.tui.modals.dialogs import Choice
 
     root = _leaky_project(sample, server.base_url)
 

@@ -31,7 +31,7 @@ from ..core.project.storage import ConflictError, FileStamp, ReadOnlyError, file
 from ..core.text.textsafe import clean, clean_line
 from ..core.user.dirs import state_dir
 from ..core.user.prefs import load_prefs
-from .screens import Choice, DiffScreen, DraftsScreen, GatesScreen, HelpScreen, NewProjectScreen
+from .modals.dialogs import Choice, DiffScreen, DraftsScreen, GatesScreen, HelpScreen, NewProjectScreen
 
 HIGHLIGHT_LIMIT = 3000  # lines; tree-sitter re-highlights the whole document per keystroke
 NARROW = 140  # columns below which the side panes collapse (the editor keeps ~60 columns)
@@ -850,7 +850,7 @@ class FtdApp(App):
 
     def action_run_baseline(self, smoke: bool = False) -> None:
         """F5 from anywhere: the run screen (forecast, or the run in progress, or its results)."""
-        from .baseline_screen import BaselineScreen
+        from .screens.baseline import BaselineScreen
 
         if self.project is None or isinstance(self.screen, BaselineScreen):
             return
@@ -877,7 +877,7 @@ class FtdApp(App):
 
     def action_models(self) -> None:
         """Step 1: the models ftd knows, their figures at this budget, and the choice."""
-        from .models_screen import ModelsScreen
+        from .screens.models import ModelsScreen
 
         if self.project is not None and not isinstance(self.screen, ModelsScreen):
             self.push_screen(ModelsScreen())
@@ -918,7 +918,7 @@ class FtdApp(App):
 
     def action_calibrate(self) -> None:
         """The judges' self-test on the rubric's own examples (leave-one-out)."""
-        from .calibrate_screen import CalibrationScreen
+        from .screens.calibration import CalibrationScreen
 
         if self.project is None or isinstance(self.screen, CalibrationScreen):
             return
@@ -1147,7 +1147,7 @@ class FtdApp(App):
     def start_critique(self, unit: str, merged: dict, with_transcripts: bool = False, *, plan=None,
                        synthesis_cache: bool = True) -> None:
         from ..services.critique.run import panel_source
-        from .critique_screen import CritiqueScreen
+        from .screens.critique import CritiqueScreen
 
         if panel_source(self.project, unit)[1]:
             self.notify(f"critiques/experts.yaml has no {unit} panel: using ftd's default, domain-general one",
@@ -1193,7 +1193,7 @@ class FtdApp(App):
     def open_critique_log(self, unit: str, path) -> None:
         """The proposals of an earlier critique, to decide them now."""
         from ..services.critique.run import run_from_log
-        from .critique_screen import CritiqueScreen
+        from .screens.critique import CritiqueScreen
 
         try:
             run = run_from_log(self.project, unit, path, self.dirty_buffers())
@@ -1212,7 +1212,7 @@ class FtdApp(App):
 
     def action_past_critiques(self) -> None:
         from ..services.critique.run import logs_of
-        from .critique_screen import PastCritiquesScreen
+        from .screens.critique import PastCritiquesScreen
 
         unit = self.CRITIQUE_UNIT.get(self.current or "")
         if unit is None or self.project is None:
@@ -1351,7 +1351,7 @@ class FtdApp(App):
                     "is decided or this one is marked reviewed (F6, then v)", timeout=8, markup=False)
 
     def ask_reviewed(self, unit: str, log_path) -> None:
-        from .critique_screen import ReasonScreen
+        from .screens.critique import ReasonScreen
 
         def given(reason: str | None) -> None:
             if reason:
@@ -1503,7 +1503,7 @@ class FtdApp(App):
         self.push_screen(GatesScreen(self.snapshot.gates), opened)
 
     def action_tokens(self) -> None:
-        from .screens import TokensScreen
+        from .modals.dialogs import TokensScreen
 
         if self.project is None or self.snapshot is None:
             return
@@ -1525,7 +1525,7 @@ class FtdApp(App):
         self.call_from_thread(screen.show, lines)
 
     def action_review(self) -> None:
-        from .review import ReviewScreen
+        from .screens.review import ReviewScreen
 
         if self.snapshot is None:
             return

@@ -13,8 +13,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core.text.diffing import unified
-from ..core.text.textsafe import clean, clean_line
+from ...core.text.diffing import unified
+from ...core.text.textsafe import clean, clean_line
 
 STATUS_MARK = {"waiting": ("·", "dim"), "streaming": ("…", "yellow"), "done": ("✓", "green"),
                "error": ("✗", "bold red"), "cancelled": ("–", "dim")}
@@ -316,7 +316,7 @@ class CritiqueScreen(Screen[None]):
         if p.problem:
             body.append(f"cannot be applied as written: {clean_line(p.problem)} (reject or defer it)\n", style="bold red")
         else:
-            from ..services.critique.run import apply_proposal
+            from ...services.critique.run import apply_proposal
 
             project = self.app.project
             try:
@@ -361,7 +361,7 @@ class CritiqueScreen(Screen[None]):
 
     # ---- when the synthesis gave nothing
     def show_synthesis_error(self, recorded: str = "") -> None:
-        from ..services.critique.prompts import UNIT_FILES
+        from ...services.critique.prompts import UNIT_FILES
 
         files = ", ".join(self.app.project.files[a].rel for a in UNIT_FILES[self.unit])
         body = Text()
@@ -487,7 +487,7 @@ class PastCritiquesScreen(ModalScreen):
         self.logs = logs
 
     def compose(self) -> ComposeResult:
-        from ..services.critique.log import read_front
+        from ...services.critique.log import read_front
 
         options = []
         for i, path in enumerate(self.logs):

@@ -13,8 +13,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, ListItem, ListView, Static
 
-from ..core.text.diffing import unified
-from ..core.text.textsafe import clean, clean_line
+from ...core.text.diffing import unified
+from ...core.text.textsafe import clean, clean_line
 
 
 def _t(text: str, style: str = "") -> Text:

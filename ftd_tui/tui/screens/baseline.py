@@ -21,9 +21,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core.evaluation import runs
-from ..core.evaluation.stats import pct, pct_interval
-from ..core.text.textsafe import clean, clean_line
+from ...core.evaluation import runs
+from ...core.evaluation.stats import pct, pct_interval
+from ...core.text.textsafe import clean, clean_line
 
 POLL = 0.3
 TERMINAL = ("done", "failed", "cancelled", "stopped", "invalid", "interrupted")
@@ -107,8 +107,8 @@ class BaselineScreen(Screen[None]):
     # ------------------------------------------------------------ plan
     @work(thread=True, exclusive=True, group="baseline-plan")
     def make_plan(self) -> None:
-        from ..services.baseline.forecast import done_calls, forecast
-        from ..services.baseline.setup import BaselineError, plan
+        from ...services.baseline.forecast import done_calls, forecast
+        from ...services.baseline.setup import BaselineError, plan
 
         try:
             p = plan(self.project, self.settings, smoke=self.smoke, fresh=self.fresh)
@@ -143,7 +143,7 @@ class BaselineScreen(Screen[None]):
         if p.resume is not None:
             out.append(f"Enter resumes run {p.resume.id} ({p.resume.state}); finished calls are not repeated.\n", style="bold")
         elif p.latest is not None and p.changed:
-            from ..services.baseline.setup import describe_changes
+            from ...services.baseline.setup import describe_changes
 
             out.append(f"Enter starts a new run: {describe_changes(p.changed)} changed since run {p.latest.id}.\n", style="bold")
             out.append("Unchanged scenarios are reused; when only the rubric or the judges changed, so are its conversations.\n")
@@ -156,7 +156,7 @@ class BaselineScreen(Screen[None]):
         for col, just in (("role", "left"), ("model", "left"), ("calls", "right"), ("in", "right"), ("out", "right"),
                           ("cost", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
-        from ..core.economics.overview import format_tokens
+        from ...core.economics.overview import format_tokens
 
         for r in fc.roles:
             cost = "local" if r.price.startswith("local server") else money(r.cost)
@@ -200,8 +200,8 @@ class BaselineScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="baseline-start")
     def start_run(self) -> None:
-        from ..services.baseline.commands import spawn_detached
-        from ..services.baseline.setup import BaselineError, prepare
+        from ...services.baseline.commands import spawn_detached
+        from ...services.baseline.setup import BaselineError, prepare
 
         try:
             prep = prepare(self.project, fresh=self.fresh, smoke=self.smoke, settings=self.settings, new_if_changed=True)
@@ -271,11 +271,11 @@ class BaselineScreen(Screen[None]):
         return out
 
     def action_cancel_run(self) -> None:
-        from .screens import Choice
+        from ..modals.dialogs import Choice
 
         def chosen(answer: str | None) -> None:
             if answer == "yes" and self.run_dir is not None:
-                from ..services.baseline.commands import cancel_run
+                from ...services.baseline.commands import cancel_run
 
                 if cancel_run(self.run_dir):
                     self.app.notify("cancelling: calls in flight finish, then the run stops", markup=False)
@@ -350,7 +350,7 @@ class BaselineScreen(Screen[None]):
                            str(j.get("errors")))
         trust = self._trust_tables(s)
         tail = Text()
-        from ..core.evaluation.report import harness_faults
+        from ...core.evaluation.report import harness_faults
 
         ex = harness_faults(s.get("excluded") or [])
         left = len(s.get("excluded") or []) - len(ex)
@@ -457,7 +457,7 @@ class BaselineScreen(Screen[None]):
 
     def _after_review(self) -> None:
         """Labels change the judge-vs-human tables: recompute them, and the report when it shows this run."""
-        from ..core.evaluation.run_analysis import refresh_summary
+        from ...core.evaluation.run_analysis import refresh_summary
 
         names = {}
         try:
@@ -508,7 +508,7 @@ class BaselineScreen(Screen[None]):
         if self.mode == "running":
             self.app.notify("the baseline goes on in the background; F5 shows it again", markup=False)
         if self.mode == "results" and self._undecided():
-            from .screens import Choice
+            from ..modals.dialogs import Choice
 
             def chosen(answer: str | None) -> None:
                 if answer == "decide":
@@ -528,7 +528,7 @@ class BaselineScreen(Screen[None]):
         s = self.summary or {}
         if (s.get("settings") or {}).get("smoke") or not s.get("assessed"):
             return False
-        from ..core.text.markdown import parse_markdown
+        from ...core.text.markdown import parse_markdown
 
         try:
             doc = parse_markdown((self.project.root / "base-model-eval-results.md").read_text(encoding="utf-8"))
@@ -612,7 +612,7 @@ class TranscriptScreen(Screen[None]):
         return [r for r in runs.read_jsonl(self.run_dir / runs.JUDGMENTS) if r.get("id") == self.conv_id]
 
     def _labels(self) -> dict[str, str]:
-        from ..core.evaluation.run_analysis import human_labels
+        from ...core.evaluation.run_analysis import human_labels
 
         return {cid: r["label"] for (conv, cid), r in human_labels(self.run_dir).items() if conv == self.conv_id}
 
@@ -681,7 +681,7 @@ class TranscriptScreen(Screen[None]):
 
     # ---------------------------------------------------------------- actions
     def action_label(self, label: str) -> None:
-        from ..core.evaluation.run_analysis import record_label
+        from ...core.evaluation.run_analysis import record_label
 
         ol = self.query_one("#criteria", OptionList)
         if ol.highlighted is None or not self._order:
@@ -749,7 +749,7 @@ class TranscriptScreen(Screen[None]):
 
 def _floor_lines(rec: dict) -> str:
     """Why a category floor failed the conversation: "below the floor of pedagogy: 0.50 < 0.67"."""
-    from ..core.evaluation.scoring import floor_text
+    from ...core.evaluation.scoring import floor_text
 
     scores, floors = rec.get("category_scores") or {}, rec.get("floors") or {}
     lines = [floor_text(str(n), float(scores.get(n) or 0.0), float(floors.get(n) or 0.0))

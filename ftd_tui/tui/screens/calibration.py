@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..core.text.textsafe import clean, clean_line
+from ...core.text.textsafe import clean, clean_line
 
 
 class CalibrationScreen(Screen[None]):
@@ -49,11 +49,11 @@ class CalibrationScreen(Screen[None]):
 
     @work(exclusive=True, group="calibration")
     async def run_test(self, fresh: bool = False) -> None:
-        from ..services.baseline.calibrate import calibration_inputs, run_calibration, summary_lines
-        from ..services.baseline.setup import BaselineError
-        from ..core.user.dirs import cache_dir
-        from ..services.llm.cache import ResponseCache
-        from ..services.llm.door import Door, LLMError
+        from ...services.baseline.calibrate import calibration_inputs, run_calibration, summary_lines
+        from ...services.baseline.setup import BaselineError
+        from ...core.user.dirs import cache_dir
+        from ...services.llm.cache import ResponseCache
+        from ...services.llm.door import Door, LLMError
 
         self.done = False
         cache = ResponseCache(cache_dir() / "responses.sqlite")

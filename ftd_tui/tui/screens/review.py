@@ -9,9 +9,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..core.rules.critique_gate import CRITIQUED
-from ..core.project.project import ARTIFACTS
-from ..core.text.textsafe import clean, clean_line
+from ...core.rules.critique_gate import CRITIQUED
+from ...core.project.project import ARTIFACTS
+from ...core.text.textsafe import clean, clean_line
 
 
 class ReviewScreen(Screen[None]):

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from ..core.text.textsafe import clean, clean_line
+from ...core.text.textsafe import clean, clean_line
 
 METHODS = ("qlora", "lora", "full")
 SORTS = ("params", "context", "vocab", "memory", "id")
@@ -86,8 +86,8 @@ class ModelsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="models")
     def load(self) -> None:
-        from ..core.economics.catalog import known_models
-        from ..core.economics.memory import parse_hardware_gb
+        from ...core.economics.catalog import known_models
+        from ...core.economics.memory import parse_hardware_gb
 
         project = self.project
         settings = project.files["settings"].ensure_parsed().data or {}
@@ -107,7 +107,7 @@ class ModelsScreen(Screen[None]):
     def _pass_rates(self, facts) -> dict[str, float]:
         """The latest finished baseline's pass rate, on the model it measured (the base role's
         model string matched to a catalog id by its Ollama tag or its name)."""
-        from ..core.evaluation import runs
+        from ...core.evaluation import runs
 
         for info in runs.list_runs(self.project.root):
             if info.state != "done" or info.smoke or info.pass_rate is None:
@@ -130,7 +130,7 @@ class ModelsScreen(Screen[None]):
 
     # ------------------------------------------------------------ figures
     def memory(self, f):
-        from ..core.economics.memory import Arch, figures_for
+        from ...core.economics.memory import Arch, figures_for
 
         if self.budget is None or not f.params_b or not f.hidden_size or not f.num_layers or not f.vocab_size:
             return None
@@ -180,7 +180,7 @@ class ModelsScreen(Screen[None]):
             self.show_detail(event.cursor_row)
 
     def show_detail(self, index: int) -> None:
-        from ..core.economics.memory import Arch, file_sizes
+        from ...core.economics.memory import Arch, file_sizes
 
         f, mem = self.rows[index]
         out = Text()
@@ -304,13 +304,13 @@ class ModelsScreen(Screen[None]):
         f = self._current()
         if f is None:
             return
-        from .screens import Choice
+        from ..modals.dialogs import Choice
 
         def answered(choice: str | None) -> None:
             if choice == "yes":
                 ids = [x for x in dict.fromkeys(self.shortlist + [f.id])]
                 entries = []
-                from ..core.project.choose_model import candidate_entry
+                from ...core.project.choose_model import candidate_entry
 
                 for fid in ids:
                     facts = next((x for x in self.facts if x.id == fid), None)
