@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ftd_tui.core.evaluation.stats import band, bands_spanned, needed_n, pct, pct_interval, recommend, wilson
+from ftd_tui.core.evaluation.stats import band, bands_spanned, needed_n, recommend, wilson
+from ftd_tui.core.format import pct, pct_interval
 
 
 @pytest.mark.parametrize("k, n, lo, hi", [

@@ -11,6 +11,7 @@ from .counting import CountCache, Counter, approx_counter, exact_counter, hf_sna
 from ..artifacts.system_message import system_message
 from .estimate import Estimate, estimate, inputs_from
 from ..user.dirs import cache_dir
+from ..format import money, tokens as format_tokens
 
 _cache: CountCache | None = None
 _exact: dict[tuple, Counter | None] = {}
@@ -105,18 +106,6 @@ def project_costs(project, est: Estimate, counter: Counter) -> dict[str, Any]:
 def save_counts() -> None:
     if _cache is not None:
         _cache.save()
-
-
-def format_tokens(n: float | int | None) -> str:
-    if n is None:
-        return "unknown"
-    if n >= 1_000_000:
-        return f"{n / 1e6:,.1f}M"
-    return f"{n / 1000:.1f}K" if n >= 10_000 else f"{n:,.0f}"
-
-
-def money(x) -> str:
-    return "unknown" if x is None else f"${x:,.2f}"
 
 
 def report_lines(est, costs, model: str | None) -> list[str]:

@@ -18,7 +18,8 @@ from typing import Any
 from ..artifacts.rubric import Rubric
 from .scoring import (floor_text, gate_assessable, gate_fails, is_asked, normalise_answer, outcome, score_answers,
                       scored_members)
-from .stats import pct, pct_interval, recommend
+from ..format import pct, pct_interval
+from .stats import recommend
 from ..text.textsafe import clean_line, visible
 from .textstats import stat_kinds
 from ..text.yamldoc import EditError, YamlDocument, render_flow, render_scalar, same_value

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..format import pct, pct_interval
+
 Z95 = 1.959964
 BOUNDARIES = (0.5, 0.7)
 NEEDED_N_CAP = 100_000
@@ -93,25 +95,6 @@ def bands_spanned(interval: tuple[float, float]) -> list[str]:
     if hi > 0.7:
         out.append("prompt-engineer-first")
     return out
-
-
-def pct(x: float | None) -> str:
-    """A rate as a whole percentage; never '0%' or '100%' for a rate that is neither."""
-    if x is None:
-        return "–"
-    v = round(x * 100)
-    if v == 0 and x > 0:
-        return "<1%"
-    if v == 100 and x < 1:
-        return ">99%"
-    return f"{v}%"
-
-
-def pct_interval(interval: Sequence[float] | None) -> str:
-    if interval is None:
-        return "no interval"
-    lo, hi = interval
-    return f"{pct(lo).rstrip('%')}–{pct(hi)}"
 
 
 def _plural(n: int, word: str) -> str:

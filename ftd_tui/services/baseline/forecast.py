@@ -146,7 +146,7 @@ def done_calls(records: list[dict]) -> dict[str, int]:
 
 
 def lines(f: Forecast) -> list[str]:
-    from ...core.economics.overview import format_tokens, money
+    from ...core.format import money, tokens as format_tokens
 
     out = [f"Forecast: {f.scenarios} scenarios, {f.exchanges} exchanges, {f.judge_calls} judge calls"
            + (f" ({f.done_calls} calls already done)" if f.done_calls else "")]

@@ -77,7 +77,7 @@ def critique_forecast(plan, settings: dict | None) -> CritiqueForecast:
 
 
 def lines(f: CritiqueForecast) -> list[str]:
-    from ...core.economics.overview import format_tokens, money
+    from ...core.format import money, tokens as format_tokens
 
     model = f.roles[0].model if f.roles else "?"
     out = [f"Forecast: critique of the {f.unit}, {f.voices} fictional voices and one synthesis ({model})"]

@@ -22,7 +22,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.evaluation import runs
-from ...core.evaluation.stats import pct, pct_interval
+from ...core.format import pct, pct_interval
 from ...core.text.textsafe import clean, clean_line
 
 POLL = 0.3
@@ -156,7 +156,7 @@ class BaselineScreen(Screen[None]):
         for col, just in (("role", "left"), ("model", "left"), ("calls", "right"), ("in", "right"), ("out", "right"),
                           ("cost", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
-        from ...core.economics.overview import format_tokens
+        from ...core.format import tokens as format_tokens
 
         for r in fc.roles:
             cost = "local" if r.price.startswith("local server") else money(r.cost)
