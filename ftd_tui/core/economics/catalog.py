@@ -345,7 +345,7 @@ def _project_hint(root: Path) -> tuple[str | None, Path | None]:
     try:
         m = re.match(r"---\s*\n(.*?)\n---", (root / "model-choice.md").read_text(encoding="utf-8"), re.S)
         fm = yaml.load(m.group(1)) if m else None
-    except Exception:
+    except Exception:  # likewise: a missing or malformed model-choice.md gives no hint (ftd check reports it)
         fm = None
     if isinstance(fm, dict) and isinstance(fm.get("chosen"), str):
         model = fm["chosen"]
@@ -452,64 +452,10 @@ def models_json(facts: list[ModelFacts]) -> list[dict]:
     return out
 
 
-def _sort(facts: list[ModelFacts], how: str) -> list[ModelFacts]:
+def sorted_models(facts: list[ModelFacts], how: str) -> list[ModelFacts]:
     """By id, or largest first with unknown values last."""
     out = sorted(facts, key=lambda f: f.id.lower())
     attr = {"params": "params_b", "context": "context_window", "vocab": "vocab_size"}.get(how)
     if attr is not None:
         out.sort(key=lambda f: (getattr(f, attr) is not None, getattr(f, attr) or 0), reverse=True)
     return out
-
-
-def _num(v: int | None) -> str:
-    if v is None:
-        return "?"
-    return f"{v // 1024}K" if v >= 1024 and v % 1024 == 0 else f"{v:,}"
-
-
-def text_table(facts: list[ModelFacts]) -> list[str]:
-    from ..text.textsafe import clean_line
-
-    head = ("model", "family", "params", "context", "vocab", "license", "formats", "ollama")
-    rows = [head]
-    for f in facts:
-        rows.append((f.id + (" (base)" if f.is_base_variant else "") + (" *" if f.local else ""),
-                     f.family or "?", f"{f.params_b:g}B" if f.params_b is not None else "?",
-                     _num(f.context_window), f"{f.vocab_size:,}" if f.vocab_size else "?", f.license or "?",
-                     ",".join(f.formats) or "-", f.ollama or "-"))
-    rows = [tuple(clean_line(str(c)) for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    as_of = sorted({f.as_of for f in facts if f.as_of})
-    lines.append("")
-    lines.append("* facts read from a local snapshot; the rest from the packaged catalog"
-                 + (f" (as of {', '.join(as_of)})" if as_of else "") + ". --format json gives each source.")
-    return lines
-
-
-def cmd_models(args) -> int:
-    root = Path(args.dir) if getattr(args, "dir", None) else None
-    snapshot = Path(args.snapshot) if getattr(args, "snapshot", None) else None
-    facts = known_models(root if root is not None and (root / "ftd.yaml").is_file() else None, snapshot)
-    family = getattr(args, "family", None)
-    if family:
-        facts = [f for f in facts if (f.family or "").lower() == family.lower()]
-    facts = _sort(facts, getattr(args, "sort", None) or "id")
-    if getattr(args, "format", "text") == "json":
-        print(json.dumps(models_json(facts), indent=2, ensure_ascii=False))
-    elif not facts:
-        print(f"no models{' in family ' + family if family else ''}")
-    else:
-        print("\n".join(text_table(facts)))
-    return 0
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("models", help="facts about candidate base models: context, vocabulary, licence, formats")
-    p.add_argument("dir", nargs="?", default=".", help="a project, for its budget.tokenizer_path (default: this folder)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--family", help="only this family (Google, Meta, Alibaba, Mistral, Microsoft, …)")
-    p.add_argument("--sort", choices=SORT_KEYS, default="id", help="params, context and vocab sort largest first")
-    p.add_argument("--snapshot", metavar="DIR", help="a downloaded model folder to describe as well")
-    p.set_defaults(func=cmd_models)

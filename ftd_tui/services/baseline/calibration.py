@@ -1,4 +1,5 @@
-"""`ftd calibrate`: the judges' self-test on the rubric's own calibration examples (spec §7).
+"""The judges' self-test on the rubric's own calibration examples (spec §7): what `ftd calibrate`
+and the app's calibration screen run.
 
 Every judge answers every reviewed calibration example, framed as the judge prompt frames a
 conversation (the example's context as the user turn, its response as the assistant's), with
@@ -30,16 +31,16 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ... import __version__
 from ...core.evaluation import runs
-from ...core.text.textsafe import clean, clean_line, json_text
+from ...core.format import money, pct
+from ...core.text.textsafe import clean, clean_line
 
-if TYPE_CHECKING:  # the CLI builds its parser from this module: keep its import light
+if TYPE_CHECKING:  # setup imports the heavier part of the baseline: only for annotations
     from .setup import Inputs
 
 CALIBRATION = Path("eval") / "calibration"
@@ -191,7 +192,7 @@ def prepare_dir(root: Path, inputs: Inputs, fresh: bool = False) -> tuple[Path, 
 class Calibration:
     def __init__(self, inputs: Inputs, run_dir: Path, door, *, on_progress: Callable[[dict], None] | None = None,
                  use_cache: bool = True, max_cost: float | None = None):
-        from .runner import CostGuard
+        from .run_limits import CostGuard
 
         self.inputs, self.dir, self.door = inputs, Path(run_dir), door
         self.on_progress, self.use_cache = on_progress, use_cache
@@ -286,7 +287,7 @@ class Calibration:
         self._emit()
 
     async def run(self) -> dict:
-        from .runner import CostStop
+        from .run_limits import CostStop
 
         lock = runs.RunLock(self.dir)
         lock.acquire()
@@ -308,7 +309,7 @@ class Calibration:
         except asyncio.CancelledError:
             self.state = "cancelled"
             raise
-        except Exception as exc:
+        except Exception as exc:  # any failure is the self-test's: recorded in its summary, then raised on
             self.state = "failed"
             self.errors.append(clean(str(exc)) or type(exc).__name__)
             raise
@@ -356,7 +357,7 @@ def criterion_row(cid: str, crit: dict, recs: list[dict], unanswered: int) -> di
                              + ("unreadable" if w["answer"] == "ERROR" else f"answered {w['answer']}") for w in clear))
     for key, label in (("tpr", "TPR"), ("tnr", "TNR")):
         if conf.get(key) is not None and conf[key] < MIN_RATE:
-            why.append(f"{label} {100 * conf[key]:.0f}%")
+            why.append(f"{label} {pct(conf[key])}")
     return {"id": cid, "name": str(crit.get("name") or ""), **conf, "wrong": wrong, "unanswered": unanswered,
             "cannot_apply": bool(why), "why": "; ".join(why) or None}
 
@@ -370,16 +371,6 @@ async def run_calibration(inputs: Inputs, door, root: Path, *, fresh: bool = Fal
 
 
 # --------------------------------------------------------------------------- output
-
-
-def public(summary: dict) -> dict:
-    keep = ("id", "name", "n", "n_yes", "n_no", "n_na", "tpr", "tnr", "na_accuracy", "accuracy", "errors", "wrong",
-            "unanswered", "why")
-    return {"run": summary.get("run"),
-            "judges": [{"model": j["model"], "criteria": [{k: c.get(k) for k in keep} for c in j["criteria"]],
-                        "cannot_apply": j["cannot_apply"]} for j in summary.get("judges") or []],
-            "computed": list(summary.get("computed") or []),
-            "calls": summary.get("calls", 0), "cost": summary.get("cost")}
 
 
 def _rate(rate: float | None, n: int | None) -> str:
@@ -415,77 +406,5 @@ def summary_lines(s: dict) -> list[str]:
     if s.get("answered", 0) < s.get("total", 0):
         out.append("  unfinished: run again to resume")
     cost = s.get("cost")
-    out.append(f"calls {s.get('calls', 0)}, cost {'unknown' if cost is None else f'${cost:.4f}'}")
+    out.append(f"calls {s.get('calls', 0)}, cost {money(cost)}")
     return out
-
-
-def exit_code(summary: dict) -> int:
-    whole = summary.get("state") == "done" and summary.get("answered", 0) >= summary.get("total", 0)
-    clean_bill = not any(j.get("cannot_apply") for j in summary.get("judges") or [])
-    return 0 if whole and clean_bill else 1
-
-
-# --------------------------------------------------------------------------- ftd calibrate
-
-
-def _progress_text(p: dict) -> str:
-    cost = p.get("cost")
-    return f"examples judged {p.get('done', 0)}/{p.get('total', 0)} · " + ("cost unknown" if cost is None else f"${cost:.3f}")
-
-
-def cmd_calibrate(args) -> int:
-    from ...core.user.trust import is_approved, needs_approval
-    from .commands import EXIT_FINDINGS, CommandError, _effective, _project
-    from .setup import BaselineError
-
-    project = _project(args.dir)
-    settings, project_settings = _effective(project)
-    quiet = args.format == "json"
-    out = sys.stderr if quiet else sys.stdout
-    try:
-        inputs = calibration_inputs(project, settings)
-    except BaselineError as exc:
-        raise CommandError(str(exc), EXIT_FINDINGS) from None
-    if not is_approved(project_settings):
-        raise CommandError("approve this project's model endpoints first (ftd trust, or the app): "
-                           + "; ".join(needs_approval(project_settings)), EXIT_FINDINGS)
-    try:
-        run_dir, resumed = prepare_dir(project.root, inputs, args.fresh)
-    except OSError as exc:
-        raise CommandError(f"cannot create {calibration_dir(project.root)}: {exc}", EXIT_FINDINGS) from None
-    n = len(examples_of(inputs))
-    print(clean(f"{'Resuming' if resumed else 'New self-test'} {run_dir.name}: {len(inputs.judges)} judge(s) x "
-                f"{n} example(s)"), file=out)
-    from ...core.user.dirs import cache_dir
-    from ..llm.cache import ResponseCache
-    from ..llm.door import Door
-
-    cache = None if args.no_cache else ResponseCache(cache_dir() / "responses.sqlite")
-    door = Door(settings, cache=cache, trusted=True)
-    from .commands import ProgressLine
-
-    line = ProgressLine(out, out.isatty(), _progress_text)
-    cal = Calibration(inputs, run_dir, door, on_progress=line.update, use_cache=not args.no_cache)
-
-    from .commands import run_cancellable
-
-    try:
-        summary = run_cancellable(cal.run)
-    except runs.LockHeld as exc:
-        h = exc.holder
-        raise CommandError(f"another ftd calibrate is writing {run_dir.name}: {h.get('user', '?')}@{h.get('host', '?')} "
-                           f"(pid {h.get('pid', '?')}, since {h.get('started', '?')})", EXIT_FINDINGS) from None
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        line.done()
-        print(f"cancelled; every answered example is kept — run `ftd calibrate {args.dir}` to resume", file=out)
-        return 130
-    finally:
-        if cache is not None:
-            cache.close()
-    line.done()
-    if quiet:
-        print(json_text(public(summary), indent=1, default=str))
-    else:
-        for text in summary_lines(summary):
-            print(clean(text))
-    return exit_code(summary)
