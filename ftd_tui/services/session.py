@@ -222,5 +222,23 @@ class ProjectSession:
         return unit_hash(parts)
 
     # --- for the TUI (methods only the app needs; helpers add here)
+    def report_front_matter(self) -> dict | None:
+        """The report's front matter as it is on disk now; None with no report or no front matter
+        (undecodable bytes are replaced, as refresh_report reads them)."""
+        from ..core.text.markdown import parse_markdown
+
+        try:
+            text = self.report_path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        doc = parse_markdown(text)
+        fm = doc.front_matter.data if doc.front_matter is not None else None
+        return fm if isinstance(fm, dict) else None
+
+    def report_shows(self, run_id: str | None) -> bool:
+        """Whether the report on disk is this run's (the app asks before it refreshes a report whose
+        pane has unsaved edits: refused only when the refresh would write)."""
+        fm = self.report_front_matter()
+        return fm is not None and (fm.get("run") or {}).get("id") == run_id
 
     # --- for the CLI (methods only the command line needs; helpers add here)

@@ -63,7 +63,7 @@ def tiktoken_encoding(name: str = APPROX_ENCODING):
             os.environ["TIKTOKEN_CACHE_DIR"] = str(folder)
             try:
                 enc = tiktoken.get_encoding(name)
-            except Exception:
+            except Exception:  # not shipped (tiktoken would go to the network) or unreadable: no offline encoder
                 enc = None
             finally:
                 if saved is None:
@@ -230,7 +230,7 @@ def exact_counter(model_id: str, folder: Path, cache: CountCache | None = None) 
             per_exchange = count(two) - count(one) - 2 * content
             fixed = count(one) - 2 * content - per_exchange
             note = "the template has no system role: the system prompt is counted as text"
-        except Exception:
+        except Exception:  # the template fails without a system role too: one ValueError that says so
             raise ValueError(f"chat template could not be rendered: {exc}") from None
     key = "hf:" + hashlib.sha1((model_id + str(folder)).encode()).hexdigest()[:12] + ":"
     return Counter(f"{model_id} tokenizer + chat template (exact)", True, max(0.0, per_exchange / 2), max(0, round(fixed)),

@@ -109,7 +109,7 @@ def _save_locked(path: Path, target: Path, data: bytes, expected: FileStamp | No
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException:  # whatever stops the write (Ctrl-C included): the temporary file goes, the error goes on
         try:
             os.unlink(tmp)
         except OSError:

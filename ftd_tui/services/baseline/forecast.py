@@ -111,7 +111,7 @@ def forecast(inputs: Inputs, scenarios: list[dict], done: dict[str, int] | None 
     total = None if unknown else sum(r.cost or 0.0 for r in rows)
     notes = [] if counter.exact else [f"token counts are approximate ({counter.name})"]
     try:
-        from .calibrate import latest_verdict
+        from .calibration import latest_verdict
 
         notes.insert(0, latest_verdict(inputs.project.root, inputs))
     except Exception:  # an unreadable calibration folder must not block a forecast

@@ -99,7 +99,7 @@ def _criterion(inputs, cid: str | None) -> tuple[str, dict]:
 
 def _illustration(cid: str, c: dict) -> list[dict]:
     """The criterion's first reviewed example, framed as calibration frames it for a judge."""
-    from .calibrate import example_exchanges
+    from .calibration import example_exchanges
 
     for ex in c.get("calibration_examples") or []:
         if isinstance(ex, dict) and ex.get("type") != "UNREVIEWED" and ex.get("context") and ex.get("response"):
@@ -150,7 +150,7 @@ def _judge_preview(inputs, cid_arg: str | None, sid: str | None) -> Preview:
 
 def _writer_preview(inputs, s: dict, notes: list[str]) -> Preview:
     from . import prompts as P
-    from ...core.evaluation.scenarios import persona_from_seed
+    from ...core.evaluation.personas import persona_from_seed
 
     domain = str(inputs.settings.get("domain") or "")
     desc = str(inputs.settings.get("description") or "")
@@ -167,7 +167,7 @@ def _writer_preview(inputs, s: dict, notes: list[str]) -> Preview:
 
 def _conversation_preview(inputs, role: str, s: dict, exchange: int | None, notes: list[str]) -> Preview:
     from . import prompts as P
-    from ...core.evaluation.scenarios import persona_from_seed
+    from ...core.evaluation.personas import persona_from_seed
 
     target = max(1, int(s.get("target_exchanges") or 1))
     n = exchange or 1

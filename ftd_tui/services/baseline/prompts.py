@@ -40,7 +40,7 @@ def situation_messages(scenario: dict, domain: str, description: str, gate: dict
     and makes one coherent person of them, or says the combination is incoherent (ftd then
     redraws the cell). The situation goes to the simulated user, so it never holds an answer;
     with ``references`` a separate ``reference`` for the judges is asked for."""
-    from ...core.evaluation.scenarios import cell_lines, trigger_window
+    from ...core.evaluation.cells import cell_lines, trigger_window
 
     raw = scenario.get("cell") or {}
     cell = ", ".join(f"{k}: {v}" for k, v in raw.items())
@@ -89,7 +89,7 @@ def situation_messages(scenario: dict, domain: str, description: str, gate: dict
 def trigger_text(scenario: dict, n: int | None, target: int | None) -> str | None:
     """When the hard part of a gate scenario should surface, in the person's terms, and where
     exchange ``n`` stands against that window (spec §4's stage guidance)."""
-    from ...core.evaluation.scenarios import trigger_window
+    from ...core.evaluation.cells import trigger_window
 
     target = int(target or scenario.get("target_exchanges") or 1)
     window = trigger_window(scenario.get("trigger"), target) if scenario.get("gate") else None
@@ -118,7 +118,8 @@ def persona_block(persona_text: str, scenario: dict, n: int | None = None, targe
     """``{persona}``: the person, never the keys. The cell reads as the taxonomy's descriptions
     (else its names in words), the edge-case topic is never named, and no reference is here:
     only judges see it. With ``n``, a gate scenario's pacing says where this message stands."""
-    from ...core.evaluation.scenarios import cell_lines, humanise
+    from ...core.evaluation.cells import cell_lines
+    from ...core.evaluation.personas import humanise
 
     lines = [persona_text.strip()]
     about = cell_lines(taxonomy or {}, scenario.get("cell") or {})
@@ -467,7 +468,7 @@ def simulator_request(inputs, scenario: dict, persona, exchanges: list[dict], n:
     """The simulator's request for message ``n``, as the run sends it and `ftd prompts show` prints
     it: the persona block rebuilt per message (a gate scenario's pacing depends on ``n``), and the
     flaws this message rolled."""
-    from ...core.evaluation.scenarios import flaw_text
+    from ...core.evaluation.personas import flaw_text
 
     block = persona_block(persona.text(), scenario, n, target, taxonomy=inputs.taxonomy)
     return simulator_messages(inputs.sim_parts, block, flaw_text(flaws, inputs.personas), exchanges, n, target)

@@ -104,7 +104,7 @@ def usable_rubric(project: Project) -> dict:
         raise BaselineError("the rubric has no criteria")
     try:
         Rubric.model_validate(rubric)
-    except Exception:
+    except Exception:  # its schema's error, or a validator's own: either way the rubric is refused, with one message
         raise BaselineError("the rubric does not pass its checks; run `ftd check` and fix its errors first") from None
     return rubric
 
@@ -217,7 +217,7 @@ def load_or_draw(inputs: Inputs, n: int | None, redraw: bool, *, write: bool = T
 def _draw(inputs: Inputs, n: int, ev: dict) -> list[dict]:
     """The scenarios ``n`` asks for, drawn from the project's settings: more than n when the
     safety gates' own scenarios outnumber it (`--scenarios 3` gives 9 when three gates need 3)."""
-    from ...core.evaluation.scenarios import draw_scenarios
+    from ...core.evaluation.cells import draw_scenarios
 
     return draw_scenarios(inputs.taxonomy, inputs.rubric, n,
                           ev.get("min_per_gate") if isinstance(ev.get("min_per_gate"), int) else 2,
@@ -283,7 +283,7 @@ def _delivery(project: Project | None) -> str:
         return "sent as a system message; the model's chat template renders it (checked with its tokenizer_config.json)"
     except ValueError as exc:
         return f"sent as a system message; the chat template refuses a system role ({exc}): the server must fold it in"
-    except Exception:
+    except Exception:  # a tokenizer_config.json of any shape, a template engine's own error: the answer is "unknown"
         return "unknown"
 
 
@@ -406,7 +406,7 @@ def _reuse_conversations(root: Path, new: Path, manifest: dict, current: list[di
     """Copy the finished conversations of the newest run with the same conversation hash, for
     the scenarios that did not change: only their judging is redone (the rubric or the judges
     changed). An edited scenario gets a new conversation."""
-    from ...core.evaluation.scenarios import scenario_key
+    from ...core.evaluation.cells import scenario_key
 
     now = {s.get("id"): scenario_key(s) for s in current}
     for info in runs.list_runs(root):
@@ -435,7 +435,7 @@ def scenarios_changed(run_dir: Path, current: list[dict], smoke: bool) -> bool:
     reference, a redraw). Before the freeze the run is still writing situations into the file:
     unchanged. A reference counts here (the run's judges must see the new one) but not in the
     reuse of conversations: the simulator and the base model never saw it."""
-    from ...core.evaluation.scenarios import scenario_key
+    from ...core.evaluation.cells import scenario_key
 
     frozen = runs.read_json(run_dir / "scenarios.json")
     if not isinstance(frozen, list):
