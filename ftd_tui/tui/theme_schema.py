@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual.css.constants import VALID_STYLE_FLAGS
 from textual.theme import Theme
 
@@ -45,7 +45,7 @@ def _variable_value(name: str, value: str) -> None:
     if words[0] != "auto":
         try:
             Color.parse(words[0])
-        except Exception:
+        except ColorParseError:
             raise ValueError(f"{name}: '{clean_line(words[0])}' is not a colour") from None
 
 

@@ -49,24 +49,23 @@ class CalibrationScreen(Screen[None]):
 
     @work(exclusive=True, group="calibration")
     async def run_test(self, fresh: bool = False) -> None:
-        from ...services.baseline.calibrate import calibration_inputs, run_calibration, summary_lines
+        from ...services.baseline.calibration import calibration_inputs, run_calibration, summary_lines
         from ...services.baseline.setup import BaselineError
-        from ...core.user.dirs import cache_dir
-        from ...services.llm.cache import ResponseCache
-        from ...services.llm.door import Door, LLMError
+        from ...services.llm.door import LLMError
 
         self.done = False
-        cache = ResponseCache(cache_dir() / "responses.sqlite")
+        session, project = self.app.session, self.app.project
+        # approved before this screen opened
+        door = session.door(self.settings, session.project_settings(project), trusted=True)
         try:
-            inputs = calibration_inputs(self.app.project, self.settings)
-            door = Door(self.settings, cache=cache, trusted=True)  # approved before this screen opened
-            summary = await run_calibration(inputs, door, self.app.project.root, fresh=fresh,
+            inputs = calibration_inputs(project, self.settings)
+            summary = await run_calibration(inputs, door, project.root, fresh=fresh,
                                             on_progress=lambda p: self._progress(p))
         except (BaselineError, LLMError) as exc:
             self._body(Text(clean(str(exc)), style="bold red"))
             return
         finally:
-            cache.close()
+            door.cache.close()
         self.done = True
         out = Text()
         bad = [(j["model"], c) for j in summary.get("judges") or [] for c in j["criteria"] if c.get("cannot_apply")]

@@ -4,6 +4,8 @@ strip; Esc cancels and keeps what arrived; then the proposals, each with its dif
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,6 +17,8 @@ from textual.widgets.option_list import Option
 
 from ...core.text.diffing import unified
 from ...core.text.textsafe import clean, clean_line
+from ..messages import (CandidateDecided, CritiqueLeftToPerson, CritiqueMarkedReviewed, CritiqueProgressed,
+                        ProposalDecided, SynthesisRetryAsked)
 
 STATUS_MARK = {"waiting": ("·", "dim"), "streaming": ("…", "yellow"), "done": ("✓", "green"),
                "error": ("✗", "bold red"), "cancelled": ("–", "dim")}
@@ -76,9 +80,13 @@ class CritiqueScreen(Screen[None]):
         Binding("f6,b", "background", "Back to the editor", id="critique-background"),
     ]
 
-    def __init__(self, unit: str) -> None:
+    def __init__(self, unit: str, buffer_text: Callable[[str], str]) -> None:
+        """``buffer_text(artifact_id)``: the text in that artifact's editor now (what a proposal's
+        diff is drawn against). Decisions go to the workspace as messages; it applies them and
+        calls back proposal_decided / candidate_decided / marked_reviewed to redraw."""
         super().__init__()
         self.unit = unit
+        self.buffer_text = buffer_text
         self.run = None  # CritiqueRun once finished
         self.voices: list = []
         self.index = 0
@@ -125,7 +133,7 @@ class CritiqueScreen(Screen[None]):
         if kind == "status":
             self._list_stale = True
         if kind in ("status", "synthesis") and self.app.screen is not self:
-            self.app.refresh_status()  # sent to the background: the app's status line counts the answers
+            self.app.post_message(CritiqueProgressed())  # sent to the background: the status line counts the answers
 
     def refresh_voices(self) -> None:
         lv = self.query_one("#voices", OptionList)
@@ -198,7 +206,7 @@ class CritiqueScreen(Screen[None]):
     def finished(self, run, error: str | None) -> None:
         self.running = False
         self.run = run
-        self.app.refresh_status()  # the status line's "critique … running" ends with it
+        self.app.post_message(CritiqueProgressed())  # the status line's "critique … running" ends with it
         if error:
             self.update_strip(f"— {error}")
             return
@@ -320,7 +328,7 @@ class CritiqueScreen(Screen[None]):
 
             project = self.app.project
             try:
-                changed = apply_proposal(p.data, project, {aid: self.app.buffer_text(aid) for aid in self.run.texts})
+                changed = apply_proposal(p.data, project, {aid: self.buffer_text(aid) for aid in self.run.texts})
             except Exception as exc:  # an EditFailed says which edit and why
                 changed = {}
                 body.append(f"no longer applies to the buffers, so accepting it changes nothing: "
@@ -329,7 +337,7 @@ class CritiqueScreen(Screen[None]):
                 rel = project.files[aid].rel
                 if len(changed) > 1:
                     body.append(f"── {clean_line(rel)}\n", style="bold")
-                for line in unified(self.app.buffer_text(aid), after, f"{rel} now", f"{rel} proposed"):
+                for line in unified(self.buffer_text(aid), after, f"{rel} now", f"{rel} proposed"):
                     style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else ""
                     body.append(clean_line(line) + "\n", style=style)
         if p.apply_error and p.disposition != "accepted":
@@ -395,21 +403,20 @@ class CritiqueScreen(Screen[None]):
 
     def action_retry_synthesis(self) -> None:
         if self.nothing_came and self.run is not None:
-            self.app.retry_synthesis(self)
+            self.post_message(SynthesisRetryAsked(self))
 
     def action_write_yourself(self) -> None:
         if self.nothing_came:
             self.dismiss(None)
-            self.app.write_them_yourself(self.unit)
+            self.app.post_message(CritiqueLeftToPerson(self.unit))  # to the app: this screen is leaving
 
     def action_mark_reviewed(self) -> None:
         if not self.nothing_came or self.run is None or self.run.log_path is None:
             return
 
         def reason_given(reason: str | None) -> None:
-            if reason and self.app.record_reviewed(self.unit, self.run.log_path, reason):
-                self.show_synthesis_error(reason)
-                self.set_view("error")
+            if reason:
+                self.post_message(CritiqueMarkedReviewed(self, reason))
 
         self.app.push_screen(ReasonScreen(f"Reviewed the {self.unit}, nothing to change: why?"), reason_given)
 
@@ -428,18 +435,12 @@ class CritiqueScreen(Screen[None]):
             if p.problem:
                 self.app.notify("this proposal cannot be applied as written: reject or defer it", markup=False)
                 return
-            if not self.app.accept_proposal(self.run, i):
-                self.show_proposal(i)  # says plainly why nothing was applied
-                return
-            self.refresh_proposals()
-            self.show_proposal(i)
+            self.post_message(ProposalDecided(self, i, "accepted"))
             return
 
         def reason_given(reason: str | None) -> None:
             if reason:
-                self.app.record_disposition(self.run, i, disposition, reason)
-                self.refresh_proposals()
-                self.show_proposal(i)
+                self.post_message(ProposalDecided(self, i, disposition, reason))
 
         self.app.push_screen(ReasonScreen(f"{disposition.capitalize()} {p.data.get('id')}: why?"), reason_given)
 
@@ -451,17 +452,28 @@ class CritiqueScreen(Screen[None]):
         if disposition == "deferred":
             self.app.notify("a candidate is taken (a) or dropped (r); leaving it undecided costs nothing", markup=False)
             return
-        done = self.app.take_candidate(self.run, j) if disposition == "accepted" else self.app.drop_candidate(self.run, j)
-        if done:
+        self.post_message(CandidateDecided(self, j, disposition))
+
+    # ---- the workspace applied a decision: redraw what changed
+    def proposal_decided(self, i: int, applied: bool) -> None:
+        if applied:
             self.refresh_proposals()
-            self.show_candidate(j)
-            self.update_strip()
+        self.show_proposal(i)  # when nothing was applied, it says plainly why
+
+    def candidate_decided(self, j: int) -> None:
+        self.refresh_proposals()
+        self.show_candidate(j)
+        self.update_strip()
+
+    def marked_reviewed(self, reason: str) -> None:
+        self.show_synthesis_error(reason)
+        self.set_view("error")
 
     def action_background(self) -> None:
         """Back to the editor while the experts keep streaming; F6 returns here."""
         if self.app.screen is self:
             self.app.pop_screen()
-            self.app.refresh_status()
+            self.app.post_message(CritiqueProgressed())  # the status line now counts the answers
 
     def action_cancel_or_close(self) -> None:
         if self.running:
@@ -493,7 +505,7 @@ class PastCritiquesScreen(ModalScreen):
         for i, path in enumerate(self.logs):
             try:
                 front = read_front(path)
-            except Exception:
+            except Exception:  # a log damaged or from another version, in any way: listed with no counts
                 front = {}
             props = front.get("proposals") or []
             open_ = sum(1 for p in props if isinstance(p, dict) and p.get("severity") in ("critical", "major")

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ...core.text.textsafe import clean, clean_line
+from ..messages import ModelChosen
 
 METHODS = ("qlora", "lora", "full")
 SORTS = ("params", "context", "vocab", "memory", "id")
@@ -316,9 +317,12 @@ class ModelsScreen(Screen[None]):
                     facts = next((x for x in self.facts if x.id == fid), None)
                     if facts is not None:
                         entries.append(candidate_entry(facts, self.memory(facts), self.pass_rates.get(fid)))
-                if self.app.choose_model(f.id, entries, self.method):
-                    self.chosen = f.id
+                def applied(model_id: str = f.id) -> None:
+                    self.chosen = model_id
                     self.refresh_table()
+
+                # the workspace owns the buffers: it writes the choice into them and calls back once it did
+                self.post_message(ModelChosen(f.id, entries, self.method, applied))
 
         self.app.push_screen(Choice(f"Choose {clean_line(str(f.id))} as the base model?",
                                     [("yes", "Choose it", "y"), ("no", "Not yet", "n")],

@@ -30,9 +30,8 @@ class ReviewScreen(Screen[None]):
         Binding("escape,q,f8", "leave", "Leave review", id="leave-review"),
     ]
 
-    def __init__(self, app) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.ftd = app
         self.view_name = "gates"
         self.file_index = 0
 
@@ -68,7 +67,7 @@ class ReviewScreen(Screen[None]):
         self.dismiss(None)
 
     def render_view(self) -> None:
-        snap = self.ftd.snapshot
+        snap = self.app.snapshot  # the workspace's latest check; the buffers below are its editors
         title = self.query_one("#review-title", Static)
         body = self.query_one("#review-body", Static)
         out = Text()
@@ -93,7 +92,7 @@ class ReviewScreen(Screen[None]):
         elif self.view_name == "results":
             lf = snap.project.files["eval-results"]
             title.update(Text("REVIEW · baseline results"))
-            out.append(clean(lf.text) if lf.text else "untested: no baseline run yet (base-model-eval-results.md is absent)")
+            out.append(clean(lf.text) if lf.text else f"untested: no baseline run yet ({lf.spec.path} is absent)")
         elif self.view_name == "findings":
             title.update(Text("REVIEW · findings"))
             for d in snap.result.diagnostics:
@@ -104,7 +103,7 @@ class ReviewScreen(Screen[None]):
         else:
             spec = ARTIFACTS[self.file_index % len(ARTIFACTS)]
             lf = snap.project.files[spec.id]
-            ed = self.ftd.editors.get(spec.id)
+            ed = self.app.editors.get(spec.id)
             title.update(Text(f"REVIEW · {self.file_index + 1}. {lf.rel}" + ("  (unsaved edits shown)" if ed and ed.dirty else "")))
             text = ed.text if ed is not None else lf.text
             out.append(clean(text) if text else "(missing)")
