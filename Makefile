@@ -1,12 +1,13 @@
 # Two entry points for a fresh machine (see README):
 #   make run    install into .venv from the hashed lock file, then open the app on a sample project
 #   make test   install the same way, then run the whole test suite
+# Day to day: make test-fast (no tmux, nothing marked slow; under two minutes).
 PYTHON ?= python3
 VENV ?= .venv
 SAMPLE ?= sample_projects/wellbeing-coaching
 STAMP := $(VENV)/.ftd-installed
 
-.PHONY: run test check bench lock clean
+.PHONY: run test test-fast check bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,10 @@ run: $(STAMP)
 # the detached baseline, tmux) importing litellm, which parallelises cleanly.
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -n auto
+
+# What a change needs before a commit, not before a merge: `make test` still runs everything.
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -n auto -m "not slow and not e2e"
 
 check: $(STAMP)
 	for p in sample_projects/*/; do $(VENV)/bin/ftd check $$p || exit 1; done

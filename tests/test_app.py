@@ -95,6 +95,7 @@ def test_outside_edit_reloads_a_clean_buffer_keeping_the_cursor(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_keys_typed_before_the_highlighting_lands_stay_where_they_were_typed(sample):
     # The CI failure of test_e2e_tmux::test_outside_edit_while_dirty: on a loaded machine "# "
     # beat the first frame's deferred highlighting, whose document rebuild put the cursor back
@@ -119,6 +120,7 @@ def test_keys_typed_before_the_highlighting_lands_stay_where_they_were_typed(sam
     run(go())
 
 
+@pytest.mark.slow
 def test_outside_edit_while_dirty_asks_and_never_overwrites(sample):
     root = sample("math-tutoring")
     f = root / "config/rubric.yaml"
@@ -146,6 +148,7 @@ def test_outside_edit_while_dirty_asks_and_never_overwrites(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_take_theirs_and_save_conflict(sample):
     root = sample("math-tutoring")
     f = root / "config/rubric.yaml"
@@ -169,6 +172,7 @@ def test_take_theirs_and_save_conflict(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_drafts_survive_a_lost_session_and_are_offered_back(sample):
     root = sample("math-tutoring")
 
@@ -201,6 +205,7 @@ def test_drafts_survive_a_lost_session_and_are_offered_back(sample):
     run(second())
 
 
+@pytest.mark.slow
 def test_quit_with_unsaved_work_asks(sample):
     root = sample("math-tutoring")
 
@@ -225,6 +230,7 @@ def test_quit_with_unsaved_work_asks(sample):
     assert (root / "config/rubric.yaml").read_text().startswith("x")
 
 
+@pytest.mark.slow
 def test_palette_opens_an_artifact(sample):
     root = sample("math-tutoring")
 
@@ -239,6 +245,7 @@ def test_palette_opens_an_artifact(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_gates_screen_and_jump(sample):
     root = sample("math-tutoring")
     yset(root, "config/rubric.yaml", "pass_threshold", 1.5)
@@ -262,6 +269,7 @@ def test_gates_screen_and_jump(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_help_lists_the_focused_panes_keys(sample):
     root = sample("math-tutoring")
 
@@ -283,6 +291,7 @@ def test_help_lists_the_focused_panes_keys(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_letters_type_in_the_editor_but_act_outside_it(sample):
     root = sample("math-tutoring")
 
@@ -302,6 +311,7 @@ def test_letters_type_in_the_editor_but_act_outside_it(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_review_mode_is_read_only_and_single_letter(sample):
     root = sample("math-tutoring")
 
@@ -327,6 +337,7 @@ def test_review_mode_is_read_only_and_single_letter(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_narrow_layout_collapses_and_maximize_toggles(sample):
     root = sample("math-tutoring")
 
@@ -355,6 +366,7 @@ def test_narrow_layout_collapses_and_maximize_toggles(sample):
 HOSTILE = "[/] [bold]x[/bold] [link=http://e.vil]y \x1b]52;c;aGk=\x07 \x1b[2J \x9b1m \u202eevil"
 
 
+@pytest.mark.slow
 def test_hostile_text_is_shown_as_data_everywhere(sample):
     root = sample("math-tutoring")
     # into keys and values that end up in messages, titles, the editor and review mode
@@ -389,6 +401,7 @@ def test_hostile_text_is_shown_as_data_everywhere(sample):
             assert "markup=False" in call, f"{f.name}: {call[:80]}"
 
 
+@pytest.mark.slow
 def test_crash_leaves_one_plain_line_a_redacted_report_and_drafts(sample, monkeypatch):
     root = sample("math-tutoring")
     monkeypatch.setenv("FAKE_PROVIDER_API_KEY", "sk-canary-0123456789abcdef")
@@ -416,6 +429,7 @@ def test_crash_leaves_one_plain_line_a_redacted_report_and_drafts(sample, monkey
     assert list((state_dir() / "drafts").rglob("rubric.json"))
 
 
+@pytest.mark.slow
 def test_keymap_and_bad_config_notice(sample):
     root = sample("math-tutoring")
     cfg = os.environ["FTD_CONFIG_DIR"]
@@ -431,6 +445,48 @@ def test_keymap_and_bad_config_notice(sample):
             from ftd_tui.tui.modals.dialogs import GatesScreen
 
             await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen), what="remapped gates key")
+
+    run(go())
+
+
+def test_help_and_palette_show_the_live_keymap(sample):
+    """One registry (tui/actions.py) feeds BINDINGS, the palette and help: after the user keymap
+    remaps show-gates to F10, help and the palette name F10, not F7."""
+    root = sample("math-tutoring")
+    cfg = os.environ["FTD_CONFIG_DIR"]
+    with open(os.path.join(cfg, "config.yaml"), "w") as fh:
+        fh.write("keymap:\n  show-gates: f10\n  help-letter: h\n")
+
+    async def go():
+        from textual.command import CommandList, CommandPalette
+
+        from ftd_tui.tui.modals.dialogs import HelpScreen
+
+        async with running(root) as (app, pilot):
+            app.query_one("#artifacts").focus()
+            await pilot.press("f1")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+            body = str(app.screen.query_one("Static").render())
+            gates = next(line for line in body.splitlines() if "show-gates" in line and "letter" not in line)
+            assert "f10" in gates.lower() and "f7" not in gates.lower()
+            assert "Letters (g, m, a, d, e, y, h, :)" in body  # the remapped letter, in help's first line
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+            await pilot.press(*"Gates")
+
+            def entries() -> list[str]:
+                ol = app.screen.query_one(CommandList)
+                return [str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count)]
+
+            await wait_until(pilot, lambda: any("seven steps" in e for e in entries()), what="the Gates entry")
+            entry = next(e for e in entries() if "seven steps" in e)
+            assert "(F10, g)" in entry and "F7" not in entry
+            await pilot.press("enter")
+            from ftd_tui.tui.modals.dialogs import GatesScreen
+
+            await wait_until(pilot, lambda: isinstance(app.screen, GatesScreen), what="gates from the palette")
 
     run(go())
 
@@ -471,6 +527,7 @@ def test_copy_goes_through_the_clipboard_path(sample):
     run(go())
 
 
+@pytest.mark.slow
 def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
     from fakes.openai_server import FakeOpenAI
     from test_critique import synthesis
@@ -528,6 +585,7 @@ def test_critique_streams_then_proposals_are_decided_and_meet_the_gate(sample):
     assert "pass_threshold: 0.85" in (root / "config/rubric.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_undecided_proposals_can_be_decided_later_and_connections_tested(sample):
     from fakes.openai_server import FakeOpenAI
     from test_critique import synthesis
@@ -572,6 +630,7 @@ def subprocess_cli(*args):
     return subprocess.run([sys.executable, "-m", "ftd_tui", *args], capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.slow
 def test_suggest_a_panel_goes_into_the_experts_buffer(sample):
     import json
 

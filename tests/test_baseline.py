@@ -34,6 +34,7 @@ def gate7(root):
     return next(g for g in compute_gates(p, check_project(p)) if g.step == 7)
 
 
+@pytest.mark.slow
 def test_a_run_makes_multi_turn_conversations_judges_them_and_writes_the_report(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -114,6 +115,7 @@ def test_a_run_makes_multi_turn_conversations_judges_them_and_writes_the_report(
     assert block in after
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_and_redoes_only_unfinished_work(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -151,6 +153,7 @@ def test_killed_run_resumes_and_redoes_only_unfinished_work(sample):
     assert out["state"] == "done" and out["unfinished"] == []
 
 
+@pytest.mark.slow
 def test_harness_faults_are_excluded_and_reported_apart(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -173,6 +176,7 @@ def test_harness_faults_are_excluded_and_reported_apart(sample):
     assert "sim_refusal" in report or "refus" in report.lower()
 
 
+@pytest.mark.slow
 def test_cut_replies_and_server_truncation_are_faults(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -190,6 +194,7 @@ def test_cut_replies_and_server_truncation_are_faults(sample):
     assert s["cut_replies"] and s["truncations"]
 
 
+@pytest.mark.slow
 def test_rate_limits_server_errors_and_malformed_judges(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -207,6 +212,7 @@ def test_rate_limits_server_errors_and_malformed_judges(sample):
     assert all("CRAFT2" in j["failed_checks"] for j in combined)
 
 
+@pytest.mark.slow
 def test_a_live_lock_names_its_holder(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -231,6 +237,7 @@ def test_a_live_lock_names_its_holder(sample):
         assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.slow
 def test_rubric_change_starts_a_new_run_that_reuses_the_conversations(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -267,6 +274,7 @@ def test_max_cost_counts_in_flight_calls_and_refuses_unknown_prices(sample):
     assert r.returncode == 1 and "price is unknown" in r.stderr
 
 
+@pytest.mark.slow
 def test_smoke_is_two_scenarios_of_two_exchanges_and_writes_no_report(sample):
     root = sample("software-support")
     with FakeOpenAI() as fake:
@@ -284,6 +292,7 @@ def test_smoke_is_two_scenarios_of_two_exchanges_and_writes_no_report(sample):
     assert "--- SUPPORT POLICY ---" in base[0]["messages"][0]["content"]
 
 
+@pytest.mark.slow
 def test_ollama_base_gets_num_ctx_and_thinking_off_and_timeouts_are_retried(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -316,6 +325,7 @@ def test_ollama_base_gets_num_ctx_and_thinking_off_and_timeouts_are_retried(samp
     assert manifest["base_serving"]["stack"].startswith("Ollama") and manifest["base_serving"]["num_ctx"] == want
 
 
+@pytest.mark.slow
 def test_an_edited_scenario_is_not_resumed_over(sample):
     from ftd_tui.core.evaluation.scenarios import read_scenarios, set_situation
 
@@ -338,6 +348,7 @@ def test_an_edited_scenario_is_not_resumed_over(sample):
     assert frozen[0]["situation"].startswith("You were just made redundant")
 
 
+@pytest.mark.slow
 def test_runs_lists_shows_and_prunes_and_the_forecast_is_json(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -365,6 +376,7 @@ def test_runs_lists_shows_and_prunes_and_the_forecast_is_json(sample):
     assert [p.name for p in (root / "eval" / "runs").iterdir()] == [listed[0]["id"]]
 
 
+@pytest.mark.slow
 def test_a_decision_goes_stale_when_a_new_run_replaces_the_results(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:

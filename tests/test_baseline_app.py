@@ -49,6 +49,7 @@ def _plain(widget) -> str:
 
 
 @pytest.mark.parametrize("key", ["f5", "ctrl+r"])
+@pytest.mark.slow
 def test_f5_opens_the_forecast_without_writing_anything(sample, key):
     root = sample("math-tutoring")
     with FakeOpenAI() as fake:
@@ -68,6 +69,7 @@ def test_f5_opens_the_forecast_without_writing_anything(sample, key):
     assert not (root / "eval").exists()  # a forecast writes nothing
 
 
+@pytest.mark.slow
 def test_enter_runs_detached_then_results_transcript_and_decision(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -78,7 +80,8 @@ def test_enter_runs_detached_then_results_transcript_and_decision(sample):
         wire(root, fake.base_url, scenarios=4, min_per_gate=1)
 
         async def go():
-            from ftd_tui.tui.screens.baseline import DecisionScreen, TranscriptScreen
+            from ftd_tui.tui.modals.decision import DecisionScreen
+            from ftd_tui.tui.screens.transcript import TranscriptScreen
             from ftd_tui.tui.modals.dialogs import Choice
 
             async with running(root) as (app, pilot):
@@ -128,6 +131,7 @@ def test_enter_runs_detached_then_results_transcript_and_decision(sample):
     assert g.passed, g.reason
 
 
+@pytest.mark.slow
 def test_quitting_the_app_does_not_stop_the_run(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -156,6 +160,7 @@ def test_quitting_the_app_does_not_stop_the_run(sample):
     assert (root / "base-model-eval-results.md").is_file()
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_child_and_keeps_finished_calls(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -187,6 +192,7 @@ def test_cancel_stops_the_child_and_keeps_finished_calls(sample):
     assert len(kept) >= 2
 
 
+@pytest.mark.slow
 def test_calibration_self_test_from_the_palette(sample):
     root = sample("math-tutoring")
     with FakeOpenAI() as fake:
@@ -211,6 +217,7 @@ def test_calibration_self_test_from_the_palette(sample):
     assert list((root / "eval" / "calibration").iterdir())
 
 
+@pytest.mark.slow
 def test_choosing_a_base_model_from_the_catalog(sample):
     """Filter, shortlist, compare, choose: ftd.yaml and model-choice.md change by exact edits."""
     root = sample("wellbeing-coaching")

@@ -18,7 +18,7 @@ from baselinehelp import REPO, Roles, cli, only_run, records, wire
 from helpers import yset
 from fakes.openai_server import FakeOpenAI
 
-from ftd_tui.services.baseline.runner import EARLY_STOP_MIN
+from ftd_tui.services.baseline.run_limits import EARLY_STOP_MIN
 from ftd_tui.core.rules.checks import check_project
 from ftd_tui.core.rules.gates import compute_gates
 from ftd_tui.core.text.markdown import parse_markdown
@@ -39,6 +39,7 @@ def sim_requests(fake: FakeOpenAI) -> list[dict]:
     return [q["body"] for q in fake.requests if q["body"].get("model") == "sim"]
 
 
+@pytest.mark.slow
 def test_judges_answering_only_prose_fail_the_run_and_every_request_is_counted(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -125,6 +126,7 @@ class SlowBase:
         return self.roles(body)
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_the_base_model_answers_never_asks_the_simulator_again(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -167,6 +169,7 @@ def test_a_run_killed_while_the_base_model_answers_never_asks_the_simulator_agai
     assert before == len(held)
 
 
+@pytest.mark.slow
 def test_the_same_scenarios_request_twice_resumes_even_when_gates_added_scenarios(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:

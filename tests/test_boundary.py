@@ -122,6 +122,7 @@ def test_symlinks_that_stay_inside_the_project_keep_working(sample):
     assert (root / "docs/policy.md").read_text(encoding="utf-8").strip()[:40] in text
 
 
+@pytest.mark.slow
 def test_a_smoke_baseline_never_sends_a_knowledge_file_that_links_out(sample, outside):
     root = sample("software-support")
     link(root, "knowledge/policy.md", outside)
@@ -136,6 +137,7 @@ def test_a_smoke_baseline_never_sends_a_knowledge_file_that_links_out(sample, ou
     assert "--- SUPPORT POLICY ---" not in sent
 
 
+@pytest.mark.slow
 def test_a_critique_never_sends_a_linked_out_prompt_or_transcript(sample, outside, monkeypatch):
     monkeypatch.setenv("FTD_TEST_KEY", "sk-canary-boundary-0123456789")
     root = sample("math-tutoring")
@@ -449,6 +451,7 @@ print(json.dumps(codes))
 """
 
 
+@pytest.mark.slow
 def test_two_concurrent_set_processes_never_lose_an_update(tmp_path):
     f = tmp_path / "shared.yaml"
     f.write_text("# both writers edit this file at once\nnotes:\n  start: \"début\"\n", encoding="utf-8")
@@ -548,6 +551,7 @@ def test_a_save_cleans_stale_temp_files_in_its_folder(tmp_path):
 # --------------------------------------------------------------------------- the app
 
 
+@pytest.mark.slow
 def test_the_app_says_a_read_only_file_was_not_saved_and_keeps_the_text(sample):
     from apphelp import editor, run as run_app, running, wait_until
 

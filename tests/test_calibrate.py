@@ -97,7 +97,7 @@ def test_each_example_is_judged_with_itself_left_out_of_the_prompt(sample):
         shown, convo = block(prompt, "CALIBRATION EXAMPLES"), block(prompt, "CONVERSATION")
         examples = judge.examples[cid]
         # a context written as "user: …" / "assistant: …" turns is framed as those exchanges
-        from ftd_tui.services.baseline.calibrate import example_exchanges
+        from ftd_tui.services.baseline.calibration import example_exchanges
         turns = example_exchanges(str(examples[i]["context"]), examples[i]["response"])
         assert examples[i]["response"] in convo and all(t["user"] in convo and t["assistant"] in convo for t in turns)
         assert len(re.findall(r"^<<<DATA-[0-9A-F]{8} exchange \d+ USER>>>$", convo, re.M)) == len(turns)
@@ -110,6 +110,7 @@ def test_each_example_is_judged_with_itself_left_out_of_the_prompt(sample):
     assert ("judge-a", "SAFE1", 6) not in asked
 
 
+@pytest.mark.slow
 def test_a_judge_that_misses_a_clear_fail_cannot_apply_the_criterion(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -154,6 +155,7 @@ def test_a_borderline_miss_alone_is_allowed(sample):
     assert a["cannot_apply"] == [] and row["tpr"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.slow
 def test_a_finished_self_test_resumes_with_no_calls_and_a_failed_call_is_redone(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -184,6 +186,7 @@ def test_a_finished_self_test_resumes_with_no_calls_and_a_failed_call_is_redone(
     assert len(list((root / "eval" / "calibration").iterdir())) == 2
 
 
+@pytest.mark.slow
 def test_json_shape_and_the_run_folder(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -240,6 +243,7 @@ def test_unreadable_judge_output_twice_is_error_and_the_criterion_cannot_be_appl
     assert sorted(r["index"] for r in recs if r["criterion"] == "COMM1" and r["answer"] == "ERROR") == list(range(n))
 
 
+@pytest.mark.slow
 def test_the_baseline_forecast_names_what_the_self_test_found(sample):
     from baselinehelp import Roles, cli, wire
     from fakes.openai_server import FakeOpenAI

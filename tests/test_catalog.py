@@ -9,6 +9,7 @@ import struct
 
 import pytest
 
+from ftd_tui.cli.parser import add_models
 from ftd_tui.core.economics import catalog
 from ftd_tui.core.artifacts.families import family_of
 from ftd_tui.core.artifacts.model_choice import _INSTRUCT, FORMATS
@@ -62,7 +63,7 @@ GEMMA3_LIKE = {
 def run_models(capsys, *argv) -> str:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
-    catalog.add_parser(sub)
+    add_models(sub)
     args = p.parse_args(["models", *argv])
     assert args.func(args) == 0
     return capsys.readouterr().out

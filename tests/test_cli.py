@@ -24,6 +24,7 @@ def run(*args, cwd=None, env=None):
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
+@pytest.mark.slow
 def test_check_passes_on_every_sample(name):
     p = run("check", f"sample_projects/{name}", cwd=Path(__file__).parent.parent)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -85,6 +86,7 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
+@pytest.mark.slow
 def test_bad_input_gets_a_located_message_never_a_traceback(sample, case):
     root = sample("math-tutoring")
     write(root, "config/rubric.yaml", BAD_FILES[case])
@@ -155,6 +157,7 @@ def test_set_flow_value_replaces_a_mapping(tmp_path):
     assert json.loads(p.stdout) == ["TN1", "TN2"]
 
 
+@pytest.mark.slow
 def test_get_and_missing_paths(tmp_path):
     f = tmp_path / "r.yaml"
     f.write_text(COMMENTED)
@@ -181,6 +184,7 @@ def test_set_list_index_paths(tmp_path):
     assert f.read_text() == "taxonomy:\n  topics:\n    - name: a   # first\n      weight: 0.5\n    - name: b\n      weight: 0.25\n"
 
 
+@pytest.mark.slow
 def test_new_from_sample_and_blank(tmp_path):
     p = run("new", str(tmp_path / "proj"))
     assert p.returncode == 0, p.stderr
@@ -194,6 +198,7 @@ def test_new_from_sample_and_blank(tmp_path):
     assert p.returncode == 2 and "blank" in p.stderr
 
 
+@pytest.mark.slow
 def test_schema_validates_the_samples():
     import jsonschema
 

@@ -57,6 +57,7 @@ def synthesis(root) -> str:
     ]})
 
 
+@pytest.mark.slow
 def test_cli_critique_streams_every_voice_and_writes_the_log(sample):
     from ftd_tui.core.rules.critique_gate import critique_status
     from ftd_tui.core.project.project import Project

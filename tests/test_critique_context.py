@@ -78,6 +78,7 @@ def _sent(fake, experts: bool = True) -> list[str]:
             if not experts or str(r["body"]["messages"][0].get("content")).startswith("You are role-playing")]
 
 
+@pytest.mark.slow
 def test_the_rubric_panel_sees_every_edge_case_and_the_prompts_panel_every_criterion(sample):
     with FakeOpenAI(default_text="A short answer.") as fake:
         root = _project(sample, fake)
@@ -202,13 +203,15 @@ def test_candidates_arrive_unreviewed_and_taking_one_types_nothing_for_the_perso
         add_example(rubric, {**front["candidates"][0], "criterion": "SAFE9"}, "log")
 
 
+@pytest.mark.slow
 def test_in_the_app_candidates_are_taken_or_dropped_and_the_log_says_which(sample):
     """The synthesis gave nothing, yet the experts' test material is there: tab shows it; `a` takes
     an example into the rubric buffer as UNREVIEWED (one undo step) and a message into
     eval/scenarios.yaml; `r` drops one; the log records each."""
     from apphelp import run, running, wait_until
 
-    from ftd_tui.core.evaluation.scenarios import draw_scenarios, read_scenarios, write_scenarios
+    from ftd_tui.core.evaluation.cells import draw_scenarios
+    from ftd_tui.core.evaluation.scenarios import read_scenarios, write_scenarios
     from ftd_tui.core.user.trust import approve
     from ftd_tui.core.text.yamldoc import YamlDocument
     from ftd_tui.tui.screens.critique import CritiqueScreen
@@ -294,6 +297,7 @@ def test_two_critiques_in_one_second_the_second_is_the_latest(tmp_path):
     assert status.latest == f"critiques/rubric/{second.name}" and status.dispositioned, status.reason
 
 
+@pytest.mark.slow
 def test_an_empty_critique_opened_later_shows_its_answers_and_candidates_not_a_blank_screen(sample):
     from apphelp import run, running, wait_until
 

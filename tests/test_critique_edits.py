@@ -208,6 +208,7 @@ def ftd(capsys, *args) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_a_multi_edit_proposal_is_offered_clean_accepted_in_one_step_and_undone_in_one(sample, capsys):
     from ftd_tui.services.critique.log import read_front
     from ftd_tui.services.critique.edits import apply_edits

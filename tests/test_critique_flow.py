@@ -51,6 +51,7 @@ def expert_requests(fake) -> list[dict]:
     return [r for r in fake.requests if "synthesise" not in json.dumps(r["body"]["messages"])]
 
 
+@pytest.mark.slow
 def test_empty_synthesis_is_an_error_and_reviewed_closes_the_gate(sample, capsys):
     from ftd_tui.core.rules.critique_gate import critique_status
     from ftd_tui.core.project.project import Project
@@ -168,6 +169,7 @@ def approved(root, fake) -> None:
     approve(YamlDocument.from_bytes((root / "ftd.yaml").read_bytes()).data, root)
 
 
+@pytest.mark.slow
 def test_f6_forecasts_then_an_empty_synthesis_offers_three_ways_and_reviewed_closes_the_gate(sample):
     from ftd_tui.services.critique.log import read_front
     from ftd_tui.tui.screens.critique import CritiqueScreen, ReasonScreen
@@ -242,6 +244,7 @@ def test_f6_forecasts_then_an_empty_synthesis_offers_three_ways_and_reviewed_clo
     assert read_front(logs[1])["synthesis"] is False
 
 
+@pytest.mark.slow
 def test_an_empty_panel_suggestion_says_so_and_offers_nothing(sample):
     from ftd_tui.tui.modals.dialogs import Choice
 

@@ -75,6 +75,7 @@ async def idle(pilot, seconds: float) -> None:
         await pilot.pause(0.1)
 
 
+@pytest.mark.slow
 def test_an_offered_draft_is_still_on_disk_while_the_user_decides(sample):
     root = sample("math-tutoring")
     drop_session(root)
@@ -89,6 +90,7 @@ def test_an_offered_draft_is_still_on_disk_while_the_user_decides(sample):
     run(second())
 
 
+@pytest.mark.slow
 def test_decide_later_then_quit_keeps_the_draft_and_offers_it_again(sample):
     root = sample("math-tutoring")
     drop_session(root)
@@ -116,6 +118,7 @@ def test_decide_later_then_quit_keeps_the_draft_and_offers_it_again(sample):
     run(again())
 
 
+@pytest.mark.slow
 def test_a_restored_draft_survives_a_second_drop_and_goes_only_when_saved(sample):
     root = sample("math-tutoring")
     drop_session(root)
@@ -153,6 +156,7 @@ def test_a_restored_draft_survives_a_second_drop_and_goes_only_when_saved(sample
     assert (root / "config/rubric.yaml").read_text().startswith(TYPED)
 
 
+@pytest.mark.slow
 def test_discard_is_the_only_other_way_a_draft_goes(sample):
     root = sample("math-tutoring")
     drop_session(root)
@@ -166,6 +170,7 @@ def test_discard_is_the_only_other_way_a_draft_goes(sample):
     run(discard())
 
 
+@pytest.mark.slow
 def test_typing_after_decide_later_keeps_both_drafts(sample):
     root = sample("math-tutoring")
     drop_session(root)
@@ -193,6 +198,8 @@ def test_typing_after_decide_later_keeps_both_drafts(sample):
 
 
 @pytest.mark.skipif(not __import__("tmuxhelp").have_tmux(), reason="tmux is not installed (.ci/run installs it)")
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_real_hangup_then_decide_later_keeps_the_draft(sample, tmp_path):
     import subprocess
 

@@ -11,7 +11,8 @@ import pytest
 
 from tmuxhelp import Tmux, have_tmux
 
-pytestmark = pytest.mark.skipif(not have_tmux(), reason="tmux is not installed (.ci/run installs it)")
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not have_tmux(), reason="tmux is not installed (.ci/run installs it)")]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 

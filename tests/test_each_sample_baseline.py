@@ -87,6 +87,7 @@ class Scripted(Roles):
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
+@pytest.mark.slow
 def test_exchange_reference_computed_and_floor_on_every_sample(sample, name, monkeypatch):
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     root = sample(name)

@@ -8,7 +8,9 @@ import pytest
 
 from ftd_tui.core.artifacts.eval_results import check_eval_results
 from ftd_tui.core.artifacts.rubric import Rubric
-from ftd_tui.core.evaluation.report import END, START, record_decision, render_sections, summarize, update_report
+from ftd_tui.core.evaluation.report import record_decision, update_report
+from ftd_tui.core.evaluation.report_sections import END, START, render_sections
+from ftd_tui.core.evaluation.summarize import summarize
 from ftd_tui.core.text.markdown import parse_markdown
 from ftd_tui.core.evaluation.scoring import combine, record, score_answers
 

@@ -169,6 +169,7 @@ def test_bad_check_and_floor_are_located_errors_never_a_traceback(sample):
 # ---------------------------------------------------------------- a baseline with both
 
 
+@pytest.mark.slow
 def test_baseline_answers_computed_criteria_without_a_call_and_applies_floors(sample):
     root = sample("software-support")
     # CC1 becomes computed: every reply of the fake base model asks one question, so max 0 fails it

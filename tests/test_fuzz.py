@@ -110,6 +110,7 @@ def assert_one_located_line(code: int, err: str, what: str) -> None:
         assert err.startswith("ftd: ") and err.count("\n") == 1, (what, err)
 
 
+@pytest.mark.slow
 def test_fuzz_check_never_crashes(sample):
     """400 mutated project files: 80 written to disk through `ftd check` (raw bytes too), 320
     through the same check on the project as the app sees it (the buffer in place of the file)."""
@@ -177,6 +178,7 @@ YAML_TARGETS = ["config/rubric.yaml", "ftd.yaml", "critiques/experts.yaml"]
 
 
 @pytest.mark.parametrize("name", sorted(CRAFTED))
+@pytest.mark.slow
 def test_crafted_documents_through_check_get_and_set(sample, name):
     text = CRAFTED[name]
     root = sample("math-tutoring")
@@ -224,6 +226,7 @@ VALUES = ["une réponse, posée", "multi\nligne\n", "", None, 0.25, -3, True, "#
           {"weight": 0.2, "criteria": ["A1"]}, ["x", {"y": [1, 2]}], "\u202emirror", "\u0627\u0644\u0646\u0635", "~", "'"]
 
 
+@pytest.mark.slow
 def test_fuzz_parse_get_set_5000():
     """5,000 mutated YAML documents (small slices of the samples, so each costs ~2 ms) through
     YamlDocument as `ftd get` and `ftd set` use it: every failure is a located YamlError, an

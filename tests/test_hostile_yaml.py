@@ -138,6 +138,7 @@ def test_set_refuses_a_value_nested_too_deep(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["deep-flow-1000", "null-key-top", "recursive-alias-map"])
+@pytest.mark.slow
 def test_check_reports_each_as_a_finding(sample, name):
     text, rule, line, col = HOSTILE[name]
     root = sample("math-tutoring")
@@ -158,6 +159,7 @@ def _unknown_keys(root: Path, n: int) -> None:
         f.writelines(f"reviewer_note_{i:05d}: garder cette formulation, dit Amélie\n" for i in range(n))
 
 
+@pytest.mark.slow
 def test_check_is_linear_in_findings_and_caps_what_it_shows(sample):
     from ftd_tui.core.rules.checks import check_project
     from ftd_tui.core.project.project import Project
@@ -224,6 +226,7 @@ def test_app_checks_a_rubric_nested_a_thousand_deep(sample):
     run_async(go())
 
 
+@pytest.mark.slow
 def test_app_findings_pane_caps_what_it_renders(sample):
     """20,000 findings in one file: the pane renders the first 50 and one count line (the same
     cap at 50,000: 0.2 s to apply the snapshot). apphelp.running waits 10 s for the first

@@ -259,7 +259,7 @@ def test_all_in_one_carries_the_same_rules_and_the_reference():
 
 
 def test_a_calibration_context_written_as_turns_is_framed_as_those_exchanges():
-    from ftd_tui.services.baseline.calibrate import example_exchanges
+    from ftd_tui.services.baseline.calibration import example_exchanges
 
     ctx = ("user: I can't find my invoice\nassistant: Which invoice — do you have the client name or number?\n"
            "user: perfect, found it, thanks!")

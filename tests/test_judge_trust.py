@@ -42,6 +42,7 @@ class Split(Roles):
         return super().__call__(body)
 
 
+@pytest.mark.slow
 def test_agreement_and_flip_rates_reach_the_summary_and_the_report(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:
@@ -70,6 +71,7 @@ def test_agreement_and_flip_rates_reach_the_summary_and_the_report(sample):
     assert "untested against a person" in report
 
 
+@pytest.mark.slow
 def test_against_runs_the_same_scenarios_and_seeds_and_pairs_the_scores(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:

@@ -146,6 +146,7 @@ def test_the_test_wiring_sends_no_key_and_needs_no_approval(server, tmp_path):
     assert _bearers(server) == ["Bearer not-needed"]
 
 
+@pytest.mark.slow
 def test_doctor_sends_no_key_before_trust_and_trust_says_the_key_goes(server, sample):
     root = _leaky_project(sample, server.base_url)
     p = _cli("doctor", str(root))
@@ -231,6 +232,7 @@ def _timed(coro) -> tuple[LLMError, float]:
 MSG = [{"role": "user", "content": "Könntest du mir kurz erklären, warum mein Bruch falsch gekürzt ist?"}]
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_is_given_up_on_and_then_failed_fast(server):
     d = _door(server, local_first_token_timeout=1.0, max_attempts=4)
     _warm(d)
@@ -246,6 +248,7 @@ def test_a_server_that_never_answers_is_given_up_on_and_then_failed_fast(server)
     assert f"{server.base_url} timed out 2 times in a row (last: no first token within 1 s)" in err.message
 
 
+@pytest.mark.slow
 def test_a_non_streamed_call_to_a_silent_server_ends_at_the_roles_timeout(server):
     d = _door(server, role={"timeout": 1}, max_attempts=4)
     _warm(d)
@@ -255,6 +258,7 @@ def test_a_non_streamed_call_to_a_silent_server_ends_at_the_roles_timeout(server
     assert len(server.requests) == 3 and took < 2 * 1.0 + SLACK
 
 
+@pytest.mark.slow
 def test_a_trickling_stream_is_bounded_by_the_roles_timeout_not_per_read(server):
     # the probe's case: a chunk every few seconds never trips a per-read timeout
     d = _door(server, role={"timeout": 2})
@@ -268,6 +272,7 @@ def test_a_trickling_stream_is_bounded_by_the_roles_timeout_not_per_read(server)
     assert len(server.requests) == 2 and took < 2 + SLACK  # a stream that delivered text is not re-sent
 
 
+@pytest.mark.slow
 def test_a_trickling_non_streamed_body_is_bounded_too(server):
     d = _door(server, role={"timeout": 1.5}, max_attempts=2)
     _warm(d)
@@ -294,6 +299,7 @@ def test_headers_then_silence_is_a_first_token_timeout(server):
     assert "no first token within 1 s" in err.message and took < 1.0 + SLACK
 
 
+@pytest.mark.slow
 def test_the_whole_call_has_a_deadline_across_retries(server):
     # every attempt is cut at the role's timeout; the retries stop when the call's time is up
     d = _door(server, role={"timeout": 1}, call_deadline=2.5, trip_after=99, max_attempts=10)
@@ -304,6 +310,7 @@ def test_the_whole_call_has_a_deadline_across_retries(server):
     assert took < 2.5 + SLACK and 2 <= len(server.requests) - 1 <= 3
 
 
+@pytest.mark.slow
 def test_a_long_stream_meets_the_whole_call_deadline(server):
     d = _door(server, call_deadline=2.0, local_first_token_timeout=5.0)
     _warm(d)
@@ -313,6 +320,7 @@ def test_a_long_stream_meets_the_whole_call_deadline(server):
     assert took < 2.0 + SLACK
 
 
+@pytest.mark.slow
 def test_a_local_servers_first_call_may_take_longer(server):
     d = _door(server, local_first_call_timeout=4.0, local_first_token_timeout=1.0, max_attempts=1)
     server.push({"text": "Modell geladen.", "first_delay": 2.0}, {"text": "zu spät", "first_delay": 2.0})
@@ -321,6 +329,7 @@ def test_a_local_servers_first_call_may_take_longer(server):
     assert "no first token within 1 s" in err.message
 
 
+@pytest.mark.slow
 def test_a_success_clears_the_timeout_count(server):
     d = _door(server, local_first_token_timeout=1.0, max_attempts=1)
     _warm(d)
@@ -360,6 +369,7 @@ def test_a_connection_that_never_opens_fails_at_the_connect_deadline():
         srv.close()
 
 
+@pytest.mark.slow
 def test_critique_against_a_silent_server_fails_in_seconds_and_says_why(server, sample):
     """The probe's 90 minutes: every voice of the panel against a server that never answers."""
     root = sample("math-tutoring")
@@ -380,6 +390,7 @@ def test_critique_against_a_silent_server_fails_in_seconds_and_says_why(server, 
 # --------------------------------------------------------------------------- item 14: doctor
 
 
+@pytest.mark.slow
 def test_doctor_exits_1_when_a_role_does_not_answer_and_says_so_last(server, sample):
     root = sample("math-tutoring")
     good = {"model": "openai/fake-model", "api_base": server.base_url}

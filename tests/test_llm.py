@@ -195,6 +195,7 @@ def _cli(*args, env=None):
                           env={**os.environ, **(env or {})})
 
 
+@pytest.mark.slow
 def test_trust_and_doctor_end_to_end(fake, sample):
     from helpers import yset
 

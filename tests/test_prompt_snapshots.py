@@ -119,6 +119,7 @@ def test_json_is_the_messages_a_run_sends(tmp_path):
     assert any("stand-in" in n for n in data["notes"])
 
 
+@pytest.mark.slow
 def test_unknown_choices_are_plain_errors(tmp_path):
     root = ROOT / "sample_projects" / "math-tutoring"
     for args, words in ((("judge", "--criterion", "NOPE1"), "no criterion 'NOPE1'"),

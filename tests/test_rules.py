@@ -211,6 +211,7 @@ def test_samples_have_no_errors_or_warnings(name, sample):
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))
+@pytest.mark.slow
 def test_rule_fires(rule, sample):
     root = sample("math-tutoring")
     if rule in PREPARE:

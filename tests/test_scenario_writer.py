@@ -13,8 +13,9 @@ from baselinehelp import Roles, cli, only_run, records, wire
 from fakes.openai_server import FakeOpenAI
 from helpers import yget, yset
 
-from ftd_tui.core.evaluation.scenarios import (MAX_REDRAWS, Persona, draw_scenarios, persona_from_seed, read_scenarios,
-                                    scenario_key, set_fields, write_scenarios)
+from ftd_tui.core.evaluation.cells import MAX_REDRAWS, draw_scenarios, scenario_key
+from ftd_tui.core.evaluation.personas import Persona, persona_from_seed
+from ftd_tui.core.evaluation.scenarios import read_scenarios, set_fields, write_scenarios
 
 T, P, SC = "config/input-taxonomy.yaml", "config/persona-template.yaml", "eval/scenarios.yaml"
 CLASH = "A 13-year-old cannot be an exam-year calculus student who also runs a tutoring business."
@@ -71,6 +72,7 @@ def _short(root):
         yset(root, T, f"taxonomy.turn_ranges.{key}", {"min": 2, "max": 3})
 
 
+@pytest.mark.slow
 def test_an_incoherent_cell_is_redrawn_recorded_and_the_same_on_a_second_run(sample):
     results = []
     for _ in range(2):

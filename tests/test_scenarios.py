@@ -9,17 +9,9 @@ from pathlib import Path
 import pytest
 
 from ftd_tui.core.artifacts.taxonomy import EDGE_TOPIC
-from ftd_tui.core.evaluation.scenarios import (
-    DEFAULT_TURN_RANGE,
-    draw_scenarios,
-    flaw_text,
-    is_multi_topic,
-    persona_from_seed,
-    read_scenarios,
-    scenario_key,
-    set_situation,
-    write_scenarios,
-)
+from ftd_tui.core.evaluation.cells import DEFAULT_TURN_RANGE, draw_scenarios, is_multi_topic, scenario_key
+from ftd_tui.core.evaluation.personas import flaw_text, persona_from_seed
+from ftd_tui.core.evaluation.scenarios import read_scenarios, set_situation, write_scenarios
 from ftd_tui.core.text.yamldoc import YamlDocument
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_projects"

@@ -139,3 +139,15 @@ def test_unit_hash_of_the_saved_text_is_the_projects_own(sample):
     assert session.unit_hash("rubric", {"rubric": project.files["rubric"].text}) == project.artifact_hash("rubric")
     edited = dict(texts, assistant=texts["assistant"] + "\nAsk one question at a time.\n")
     assert session.unit_hash("prompts", edited) != project.artifact_hash("prompts")
+
+
+def test_report_shows_names_the_run_on_disk_and_nothing_else(sample):
+    """The app's guard before refreshing a report whose pane has unsaved edits (TUI section)."""
+    root = sample("math-tutoring")
+    session = ProjectSession(root)
+    assert session.report_front_matter() is None and not session.report_shows(None)  # no report yet
+    write(root, "base-model-eval-results.md", REPORT)
+    assert session.report_front_matter()["run"]["id"] == "r-20261201-0900"
+    assert session.report_shows("r-20261201-0900") and not session.report_shows("r-other")
+    write(root, "base-model-eval-results.md", "# Baseline results\n\nno front matter\n")
+    assert session.report_front_matter() is None and not session.report_shows("r-20261201-0900")

@@ -139,6 +139,7 @@ def test_a_run_whose_every_conversation_broke_character_is_reported_invalid(samp
     assert report.count(f"  {REFUSAL}\n") == 2, report
 
 
+@pytest.mark.slow
 def test_the_second_opinion_is_asked_once_and_recorded_even_across_a_kill(sample):
     root = sample("wellbeing-coaching")
     with FakeOpenAI() as fake:

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from ftd_tui.services.baseline import prompts as P
-from ftd_tui.services.baseline.sim_faults import FAULT, UNSURE, clean_user_message, detect
+from ftd_tui.services.baseline.sim_faults import clean_user_message, detect
+from ftd_tui.services.baseline.sim_findings import FAULT, UNSURE
 
 DATA = Path(__file__).parent / "data"
 CORPUS = yaml.safe_load((DATA / "sim_faults.yaml").read_text(encoding="utf-8"))["messages"]

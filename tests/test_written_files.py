@@ -79,6 +79,7 @@ def critique_with_hostile_critic(sample):
     return root, logs[0]
 
 
+@pytest.mark.slow
 def test_critique_log_holds_the_escapes_visibly_never_raw(sample):
     from ftd_tui.core.project.project import Project
     from ftd_tui.services.critique.log import read_front, record_disposition
@@ -152,6 +153,8 @@ def test_report_sections_hold_no_raw_escape(monkeypatch):
 
 
 @pytest.mark.skipif(not have_tmux(), reason="tmux is not installed (.ci/run installs it)")
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_cat_of_the_log_in_tmux_leaves_clipboard_and_title_alone(sample, tmp_path):
     root, log = critique_with_hostile_critic(sample)
     raw = tmp_path / "raw.txt"

@@ -113,6 +113,7 @@ def test_values_match_ruamel(path: Path):
 
 
 @pytest.mark.parametrize("path", _cases())
+@pytest.mark.slow
 def test_every_node_every_operation(path: Path):
     doc = YamlDocument.from_bytes(path.read_bytes())
     done = 0
