@@ -1,6 +1,6 @@
 """Critique logs: critiques/<unit>/<UTC stamp>.md, created exclusively (never overwriting).
 
-Front matter (read by core.critique_log for the gates): unit, created, model, the hash of
+Front matter (read by core.rules.critique_gate for the gates): unit, created, model, the hash of
 the text the experts judged, synthesis, proposals with their dispositions, and the hash of
 the artifact as it stands once the dispositions are recorded. The body keeps every answer."""
 

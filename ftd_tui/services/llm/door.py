@@ -120,7 +120,7 @@ class Door:
     cache: Any = None  # ResponseCache
     max_attempts: int = 4
     base_delay: float = 0.5
-    trusted: bool | None = None  # None: ask core.trust
+    trusted: bool | None = None  # None: ask core.user.trust
     usage: dict[str, Usage] = field(default_factory=dict)
     _semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _warm: set[str] = field(default_factory=set)  # backends that have answered once
