@@ -282,6 +282,8 @@ def test_help_lists_the_focused_panes_keys(sample):
             await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
             body = str(app.screen.query_one("Static").render())
             assert "Help — the editor" in body and "undo" in body and "save-artifact" in body
+            # a 24-character key column once ran into its text ("ctrl+vcut / copy")
+            assert "ctrl+x / ctrl+c / ctrl+v cut / copy" in body
             await pilot.press("escape")
             app.query_one("#artifacts").focus()
             await pilot.press("question_mark")

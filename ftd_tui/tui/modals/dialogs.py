@@ -169,7 +169,7 @@ class HelpScreen(ModalScreen[None]):
         for heading, rows in self.sections:
             body.append(heading + "\n", style="bold underline")
             for keys, description, binding_id in rows:
-                body.append(f"  {keys:<22}", style="bold")
+                body.append(f"  {keys:<22}" + ("" if len(keys) < 22 else " "), style="bold")  # never glued to its text
                 body.append(f"{description}")
                 if binding_id:
                     body.append(f"  [{binding_id}]", style="dim")
