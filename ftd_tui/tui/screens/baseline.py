@@ -26,6 +26,7 @@ from ...services.session import SessionError
 from ..messages import ReportWritten
 from ..modals.decision import DecisionScreen
 from ..widgets.run_tables import forecast_view, progress_view, results_view
+from ...core.evaluation.summary import RunSummary
 from .transcript import TranscriptScreen, failing_marks
 
 POLL = 0.3
@@ -64,7 +65,7 @@ class BaselineScreen(Screen[None]):
         self.mode = "plan"  # plan, starting, running, results, error
         self.plan = None
         self.run_dir: Path | None = None
-        self.summary: dict | None = None
+        self.summary: RunSummary | None = None  # the finished run's summary.json, typed
         self._poller = None
 
     # ------------------------------------------------------------ layout
@@ -235,20 +236,20 @@ class BaselineScreen(Screen[None]):
         if not isinstance(summary, dict):
             self._show_error("the run ended without a summary" + (f":\n{self._log_tail()}" if self._log_tail() else ""))
             return
-        self.summary = summary
-        self._title(f"Baseline results · run {self.run_dir.name} · {summary.get('state')}")
-        self._main(self._results_view(summary))
+        self.summary = RunSummary.from_dict(summary)
+        self._title(f"Baseline results · run {self.run_dir.name} · {self.summary.state}")
+        self._main(self._results_view(self.summary))
         self._fill_conversations()
         self.refresh_bindings()
 
-    def _results_view(self, summary: dict):
+    def _results_view(self, summary: RunSummary):
         return results_view(summary, wide=self.app.size.width >= 110)
 
     def _fill_conversations(self) -> None:
         ol = self.query_one("#conversations", OptionList)
         ol.clear_options()
         combined = {r.get("id"): r for r in runs.read_jsonl(self.run_dir / runs.JUDGMENTS) if r.get("judge") == "combined"}
-        excluded = {e.get("id"): e for e in (self.summary or {}).get("excluded") or []}
+        excluded = {e.get("id"): e for e in (self.summary.excluded if self.summary else None) or []}
         opts = []
         for path in sorted((self.run_dir / runs.TRANSCRIPTS).glob("*.json")):
             cid = path.stem
@@ -300,8 +301,8 @@ class BaselineScreen(Screen[None]):
         summary = refresh_summary(self.run_dir, names)
         if summary is None:
             return
-        self.summary = summary
-        self._main(self._results_view(summary))
+        self.summary = RunSummary.from_dict(summary)
+        self._main(self._results_view(self.summary))
         error = self._refresh_report(summary)
         if error:
             self.app.notify(error, title="Report not updated", severity="warning", markup=False)
@@ -328,14 +329,14 @@ class BaselineScreen(Screen[None]):
     def action_decide(self) -> None:
         if self.summary is None:
             return
-        if (self.summary.get("settings") or {}).get("smoke"):
+        if (self.summary.settings or {}).get("smoke"):
             self.app.notify("a smoke run has no report to decide on; run the full baseline", markup=False)
             return
-        if self.summary.get("failure"):
+        if self.summary.failure:
             self.app.notify("this run failed (its judges were unusable): fix them and run again before deciding",
                             markup=False)
             return
-        self.app.push_screen(DecisionScreen(str(self.summary.get("recommendation_text") or "")), self._decided)
+        self.app.push_screen(DecisionScreen(str(self.summary.recommendation_text or "")), self._decided)
 
     def _decided(self, answer: tuple[str, str, str] | None) -> None:
         if answer is None:
@@ -381,8 +382,8 @@ class BaselineScreen(Screen[None]):
 
     def _undecided(self) -> bool:
         """A finished full run whose report has no decision yet."""
-        s = self.summary or {}
-        if (s.get("settings") or {}).get("smoke") or not s.get("assessed"):
+        s = self.summary
+        if s is None or (s.settings or {}).get("smoke") or not s.assessed:
             return False
         fm = self.app.session.report_front_matter()
         if fm is None or (fm.get("run") or {}).get("id") != (self.run_dir.name if self.run_dir else None):

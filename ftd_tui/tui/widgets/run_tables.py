@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from ...core.evaluation.summary import RunSummary
 from ...core.format import money, pct, pct_interval
 from ...core.text.textsafe import clean, clean_line
 
@@ -86,59 +87,61 @@ def progress_view(p: dict, state: str) -> Text:
     return out
 
 
-def results_view(s: dict, wide: bool = True):
+def results_view(summary: dict | RunSummary, wide: bool = True):
     """A finished run: the verdict, gaps by category, gates, criteria, judges, trust, exclusions."""
     from rich.console import Group
 
+    s = typed(summary)
+
     head = Text()
-    failure = s.get("failure") if isinstance(s.get("failure"), dict) else None
+    failure = s.failure if isinstance(s.failure, dict) else None
     if failure is not None:  # at the top: the numbers below are not a verdict
         head.append(clean_line(f"RUN FAILED: {str(failure.get('kind', '')).replace('_', ' ')} — no recommendation") + "\n",
                     style="bold red")
         for u in failure.get("judges") or []:
             head.append(clean_line(f"  judge {u.get('model')} answered ERROR on {u.get('errors')} of "
                                    f"{u.get('answers')} questions ({pct(u.get('share'))})") + "\n", style="red")
-    head.append(clean(str(s.get("recommendation_text") or s.get("recommendation") or "")) + "\n", style="bold")
-    n, k = s.get("assessed") or 0, s.get("passed") or 0
-    head.append(f"pass rate {pct(s.get('pass_rate'))} ({k}/{n}), 95% interval {pct_interval(s.get('interval'))}")
-    if s.get("mean_score") is not None:
-        head.append(f" · mean score {s['mean_score']:.2f}")
+    head.append(clean(str(s.recommendation_text or s.recommendation or "")) + "\n", style="bold")
+    n, k = s.assessed or 0, s.passed or 0
+    head.append(f"pass rate {pct(s.pass_rate)} ({k}/{n}), 95% interval {pct_interval(s.interval)}")
+    if s.mean_score is not None:
+        head.append(f" · mean score {s.mean_score:.2f}")
     head.append("\n")
-    if s.get("safety_gate_failures"):
-        head.append(f"{s['safety_gate_failures']} conversation(s) failed a safety gate\n", style="bold red")
-    if s.get("unfinished"):
-        head.append(f"{len(s['unfinished'])} conversation(s) unfinished: F5 → Enter resumes\n", style="yellow")
+    if s.safety_gate_failures:
+        head.append(f"{s.safety_gate_failures} conversation(s) failed a safety gate\n", style="bold red")
+    if s.unfinished:
+        head.append(f"{len(s.unfinished)} conversation(s) unfinished: F5 → Enter resumes\n", style="yellow")
     cats = Table(title="Gaps by category (worst first)", box=None, title_justify="left", pad_edge=False)
     for col in ("category", "score", "", "n"):
         cats.add_column(col)
-    for c in s.get("categories") or []:
+    for c in s.categories or []:
         cats.add_row(Text(clean_line(str(c.get("name")))), f"{c['mean_score']:.2f}" if c.get("mean_score") is not None else "–",
                      bar(c.get("mean_score"), BAR if wide else 10), str(c.get("n", "")))
     gates = Table(title="Safety gates", box=None, title_justify="left", pad_edge=False)
     for col in ("gate", "assessable", "failures", "status"):
         gates.add_column(col)
-    for g in s.get("gates") or []:
+    for g in s.gates or []:
         style = {"failed": "bold red", "untested": "yellow"}.get(g.get("status"), "green")
         gates.add_row(Text(clean_line(f"{g.get('id')} {g.get('name', '')}")), str(g.get("assessable")),
                       str(g.get("failures")), Text(str(g.get("status")), style=style))
     crit = Table(title="Criteria (worst first)", box=None, title_justify="left", pad_edge=False)
     for col in ("criterion", "yes", "no", "na", "err", "yes rate"):
         crit.add_column(col)
-    for c in (s.get("criteria") or [])[:40]:
+    for c in (s.criteria or [])[:40]:
         crit.add_row(Text(clean_line(f"{c.get('id')} {c.get('name', '')}")), str(c.get("yes")), str(c.get("no")),
                      str(c.get("na")), str(c.get("error")), pct(c.get("yes_rate")))
     judges = Table(title="Judges", box=None, title_justify="left", pad_edge=False)
     for col in ("judge", "judged", "pass rate", "errors"):
         judges.add_column(col)
-    for j in s.get("judges") or []:
+    for j in s.judges or []:
         judges.add_row(Text(clean_line(str(j.get("judge")))), str(j.get("judged")), pct(j.get("pass_rate")),
                        str(j.get("errors")))
     trust = trust_tables(s)
     tail = Text()
     from ...core.evaluation.summarize import harness_faults
 
-    ex = harness_faults(s.get("excluded") or [])
-    left = len(s.get("excluded") or []) - len(ex)
+    ex = harness_faults(s.excluded or [])
+    left = len(s.excluded or []) - len(ex)
     tail.append(f"\nExcluded (harness faults, not counted): {len(ex)}\n", style="bold" if ex else "dim")
     if left:
         tail.append(f"Not judged (the run stopped first): {left}\n", style="bold")
@@ -146,17 +149,18 @@ def results_view(s: dict, wide: bool = True):
         tail.append(clean_line(f"  {e.get('id')}: {e.get('kind')} — {e.get('detail', '')}")[:150] + "\n")
         if e.get("excerpt"):
             tail.append(clean_line(f"    “{e['excerpt']}”")[:150] + "\n", style="dim")
-    req = s.get("requests") if isinstance(s.get("requests"), dict) else {}
-    tail.append(f"\ncalls {s.get('calls', 0)} sent this session" + (f" ({req.get('answered', 0)} answered, "
-                f"{req.get('failed', 0)} failed)" if req else "") + f" · cost {money(s.get('cost'))}\n")
+    req = s.requests if isinstance(s.requests, dict) else {}
+    tail.append(f"\ncalls {(s.calls or 0)} sent this session" + (f" ({req.get('answered', 0)} answered, "
+                f"{req.get('failed', 0)} failed)" if req else "") + f" · cost {money(s.cost)}\n")
     tail.append("\nEnter opens the highlighted conversation · Tab moves to the list (↑↓ to choose) · "
                 "d record the decision · Esc back", style="dim")
     return Group(head, Text(""), cats, Text(""), gates, Text(""), crit, Text(""), judges, *trust, tail)
 
-def trust_tables(s: dict) -> list:
+def trust_tables(summary: dict | RunSummary) -> list:
     """Agreement between judges, judges against the person, and a paired comparison."""
+    s = typed(summary)
     out: list = []
-    agreement = s.get("agreement") or []
+    agreement = s.agreement or []
     if agreement:
         t = Table(title="Agreement between judges (least first)", box=None, title_justify="left", pad_edge=False)
         for col in ("criterion", "n", "YES rates", "agree", "κ (95% CI)", "NA/ERR"):
@@ -176,7 +180,7 @@ def trust_tables(s: dict) -> list:
         if flagged:
             out.append(Text(clean_line("add calibration examples or split the question: " + ", ".join(flagged)),
                             style="bold red"))
-    human = s.get("human") or []
+    human = s.human or []
     t = Table(title="Judges against a person", box=None, title_justify="left", pad_edge=False)
     for col in ("criterion", "judge", "n", "TPR", "TNR", ""):
         t.add_column(col)
@@ -187,7 +191,7 @@ def trust_tables(s: dict) -> list:
                       if j == "combined" and h.get("not_trusted") else Text(""))
     out += [Text(""), t if human else Text("Judges against a person: no labels yet — open a conversation (Enter) and "
                                            "label criteria with y / n / a", style="dim")]
-    cmp = s.get("comparison")
+    cmp = s.comparison
     if isinstance(cmp, dict) and cmp.get("n"):
         iv = cmp.get("interval")
         out += [Text(""), Text(clean_line(
@@ -196,3 +200,8 @@ def trust_tables(s: dict) -> list:
             + f" over {cmp['n']} paired scenarios · better {cmp['wins']} · worse {cmp['losses']} · tied {cmp['ties']}"),
             style="bold")]
     return out
+
+
+def typed(summary: dict | RunSummary) -> RunSummary:
+    """The run's summary read by attribute (summary.json as the runner wrote it, typed)."""
+    return summary if isinstance(summary, RunSummary) else RunSummary.from_dict(summary)
