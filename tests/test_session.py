@@ -151,3 +151,45 @@ def test_report_shows_names_the_run_on_disk_and_nothing_else(sample):
     assert session.report_shows("r-20261201-0900") and not session.report_shows("r-other")
     write(root, "base-model-eval-results.md", "# Baseline results\n\nno front matter\n")
     assert session.report_front_matter() is None and not session.report_shows("r-20261201-0900")
+
+
+NEW_CRITERION_RUBRIC = """criteria:
+  PED1:
+    name: Socratic first
+    question: Does the tutor ask the student to try the next step before showing it?
+    calibration_examples:
+      - type: PASS
+        context: "User: i dont get how to isolate x in 3x + 5 = 20"
+        response: What could you do to both sides to get rid of the + 5?
+        reasoning: asks for the step before giving it
+  PED9:
+    name: Checks understanding
+    question: Does the tutor check the student can do a similar problem alone?
+"""
+
+
+def test_a_criterion_with_no_examples_yet_gets_its_first_from_labels_and_from_a_candidate(sample, tmp_path):
+    # doc.get raises KeyError on a missing calibration_examples: both ways in used to take that
+    # for "no such criterion" (the export said "could not add the examples", the candidate "the
+    # rubric has no criterion PED9") and never reached their own create branch
+    from ftd_tui.services.critique.candidates import CandidateError, add_example
+
+    root = sample("math-tutoring")
+    run_dir = tmp_path / "r-20261202-1010"
+    (run_dir / "transcripts").mkdir(parents=True)
+    (run_dir / "transcripts" / "c03.json").write_text(json.dumps({"exchanges": [
+        {"user": "Tutor: solve 2x = 9\nStudent: x = 4.5? (copied from my worksheet lol)",
+         "assistant": "Yes, 4.5. Now try 3x = 10 on your own and tell me what you get."}]}))
+    new, added = ProjectSession(root).calibration_examples(NEW_CRITERION_RUBRIC, run_dir, "c03", {"PED9": "YES"})
+    assert added == 1 and new.startswith(NEW_CRITERION_RUBRIC.rstrip("\n").rsplit("\n", 1)[0])
+    from ftd_tui.core.text.yamldoc import YamlDocument
+
+    examples = YamlDocument.from_text(new).get(("criteria", "PED9", "calibration_examples"))
+    assert [e["type"] for e in examples] == ["UNREVIEWED"] and examples[0]["suggested_type"] == "PASS"
+    cand = {"id": "C2", "expert": "Dr Lena Ortiz", "criterion": "PED9", "label": "FAIL",
+            "context": "User: so x = 5, can we stop now", "response": "Great job! See you next time.",
+            "reasoning": "ends without checking the student can do one alone"}
+    taken = YamlDocument.from_text(add_example(NEW_CRITERION_RUBRIC, cand, "critiques/rubric/x.md"))
+    assert taken.get(("criteria", "PED9", "calibration_examples"))[0]["suggested_type"] == "FAIL"
+    with pytest.raises(CandidateError, match="no criterion PED7"):
+        add_example(NEW_CRITERION_RUBRIC, dict(cand, criterion="PED7"), "critiques/rubric/x.md")

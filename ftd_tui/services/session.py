@@ -101,9 +101,7 @@ class ProjectSession:
 
     def hosts(self, project_settings: dict) -> list[str]:
         """Where project text goes when a model is called: each role's host, in role order."""
-        from urllib.parse import urlparse
-
-        from ..core.user.providers import iter_roles, provider_of
+        from ..core.user.providers import host_of, iter_roles, provider_of
 
         hosts: list[str] = []
         for _, role in iter_roles(project_settings):
@@ -111,8 +109,7 @@ class ProjectSession:
             if not isinstance(model, str):
                 continue
             base = role.get("api_base")
-            host = (urlparse(base if "://" in base else f"http://{base}").hostname if isinstance(base, str)
-                    else provider_of(model))
+            host = host_of(base) if isinstance(base, str) else provider_of(model)
             if host and host not in hosts:
                 hosts.append(host)
         return hosts
@@ -172,6 +169,7 @@ class ProjectSession:
         label. (the new rubric text, how many were added). Raises SessionError."""
         from ..core.evaluation import runs
         from ..core.text.yamldoc import EditError, YamlDocument, YamlError
+        from .critique.candidates import add_calibration_example
 
         t = runs.read_json(Path(run_dir) / runs.TRANSCRIPTS / f"{conv_id}.json") or {}
         exchanges = t.get("exchanges") or []
@@ -186,20 +184,14 @@ class ProjectSession:
             doc = YamlDocument.from_text(rubric_text)
             added = 0
             for cid, label in sorted(labels.items()):
-                try:
-                    criterion = doc.get(("criteria", cid))
-                except KeyError:  # a label for a criterion the rubric no longer has
-                    continue
-                if not isinstance(criterion, dict):
-                    continue
                 example = {"type": "UNREVIEWED", "suggested_type": {"YES": "PASS", "NO": "FAIL", "NA": "NA"}[label],
                            "context": context, "response": response,
                            "reasoning": f"from human review of conversation {conv_id} in run {Path(run_dir).name}: "
                                         f"the reviewer answered {label}; explain why before typing it"}
-                if isinstance(doc.get(("criteria", cid, "calibration_examples")), list):
-                    doc = doc.append(("criteria", cid, "calibration_examples"), example)
-                else:
-                    doc = doc.set(("criteria", cid, "calibration_examples"), [example], create=True)
+                try:
+                    doc = add_calibration_example(doc, cid, example)
+                except KeyError:  # a label for a criterion the rubric no longer has
+                    continue
                 added += 1
         except (YamlError, EditError, KeyError, TypeError, ValueError) as exc:
             raise SessionError(f"could not add the examples: {exc}") from exc

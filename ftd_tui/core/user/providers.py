@@ -54,9 +54,14 @@ def provider_of(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else "openai"
 
 
+def host_of(url: str) -> str:
+    """The host an endpoint names ("" when none): ``localhost:11434`` reads as http."""
+    return urlparse(url if "://" in url else "http://" + url).hostname or ""
+
+
 def host_is_local(url: str) -> tuple[bool, bool]:
     """(on this machine, on this machine or a private LAN)."""
-    host = urlparse(url if "://" in url else "http://" + url).hostname or ""
+    host = host_of(url)
     if host in ("localhost",) or host.endswith(".localhost"):
         return True, True
     try:

@@ -25,20 +25,31 @@ def example_entry(cand: dict, source: str) -> dict:
                          f"{source}, {cand.get('id')}: check it, then type it]"}
 
 
+def add_calibration_example(doc: YamlDocument, cid: str, entry: dict) -> YamlDocument:
+    """The rubric with ``entry`` appended to criterion ``cid``'s calibration examples, in block
+    style (a person reads and types it), the list created when the criterion has none yet.
+    KeyError when the rubric has no such criterion. The one way ftd adds an example: a critique
+    candidate and a reviewer's labels alike."""
+    criterion = doc.get(("criteria", cid))
+    if not isinstance(criterion, dict):
+        raise KeyError(cid)
+    path = ("criteria", cid, "calibration_examples")
+    if isinstance(criterion.get("calibration_examples"), list):
+        return doc.append_block(path, entry)
+    return doc.set(path, [entry], create=True)
+
+
 def add_example(rubric_text: str, cand: dict, source: str) -> str:
     """The rubric with the candidate appended to its criterion's calibration examples."""
     cid = str(cand.get("criterion") or "")
     try:
         doc = YamlDocument.from_text(rubric_text)
-        if not isinstance(doc.get(("criteria", cid)) if isinstance(doc.data, dict) else None, dict):
-            raise CandidateError(f"the rubric has no criterion {cid or '(none named)'}: add it first (or accept the "
-                                 "proposal that adds it), then take this example")
-        entry = example_entry(cand, source)
-        if isinstance(doc.get(("criteria", cid, "calibration_examples")), list):
-            return doc.append_block(("criteria", cid, "calibration_examples"), entry).text
-        return doc.set(("criteria", cid, "calibration_examples"), [entry], create=True).text
+        if not isinstance(doc.data, dict):
+            raise KeyError(cid)
+        return add_calibration_example(doc, cid, example_entry(cand, source)).text
     except KeyError:
-        raise CandidateError(f"the rubric has no criterion {cid}") from None
+        raise CandidateError(f"the rubric has no criterion {cid or '(none named)'}: add it first (or accept the "
+                             "proposal that adds it), then take this example") from None
     except (YamlError, EditError) as exc:
         raise CandidateError(f"the rubric cannot take it as it stands: {getattr(exc, 'message', exc)}") from None
 
